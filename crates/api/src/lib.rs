@@ -1,0 +1,41 @@
+//! lockgate's resources, in Gloo Edge's format, so that YAML written for Gloo decodes unchanged.
+//!
+//! Every type here rejects unknown fields: a typo in a matcher must never decode into a route
+//! that matches everything. Decoding errors carry the path of the offending field
+//! (`spec.routes[1].matchers[0].prefx`) and the resource they belong to; see [`decode`].
+//!
+//! Nothing in this crate does I/O. The stores produce a [`Snapshot`] of these types and the
+//! translator consumes it without knowing where it came from.
+
+mod decode;
+mod duration;
+mod meta;
+mod route;
+mod selector;
+mod settings;
+mod snapshot;
+mod upstream;
+mod virtual_service;
+
+pub use decode::{DecodeError, Document, Skipped, decode_documents, decode_value};
+pub use duration::Duration;
+pub use meta::{Kind, ObjectMeta, ResourceKey, ResourceRef};
+pub use route::{
+    DelegateAction, DelegateSelector, Destination, DirectResponseAction, HeaderManipulation,
+    HeaderMatcher, HeaderValue, HeaderValueOption, Matcher, MultiDestination,
+    QueryParameterMatcher, RedirectAction, RedirectResponseCode, RetryPolicy, Route, RouteAction,
+    RouteOptions, Subset, WeightedDestination,
+};
+pub use selector::{Expression, ExpressionOperator, LabelSelector};
+pub use settings::{
+    DEFAULT_INVALID_ROUTE_BODY, GatewaySettings, GlooSettings, InvalidConfigPolicy,
+    SYSTEM_NAMESPACE, Settings, SettingsSpec, ValidationSettings,
+};
+pub use snapshot::{Resource, Snapshot};
+pub use upstream::{
+    Endpoint, EndpointSpec, FallbackPolicy, KubeUpstream, StaticHost, StaticUpstream,
+    SubsetSelector, SubsetSpec, Upstream, UpstreamSpec,
+};
+pub use virtual_service::{
+    RouteTable, RouteTableSpec, VirtualHost, VirtualService, VirtualServiceSpec,
+};

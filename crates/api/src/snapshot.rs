@@ -1,0 +1,153 @@
+//! One resource of any kind, and a snapshot: everything the translator looks at, at one moment.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::{
+    Endpoint, Kind, ObjectMeta, ResourceKey, RouteTable, SYSTEM_NAMESPACE, Settings, Upstream,
+    VirtualService,
+};
+
+/// A decoded resource of one of lockgate's kinds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Resource {
+    Upstream(Upstream),
+    Endpoint(Endpoint),
+    VirtualService(VirtualService),
+    RouteTable(RouteTable),
+    Settings(Settings),
+}
+
+impl Resource {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Resource::Upstream(_) => Kind::Upstream,
+            Resource::Endpoint(_) => Kind::Endpoint,
+            Resource::VirtualService(_) => Kind::VirtualService,
+            Resource::RouteTable(_) => Kind::RouteTable,
+            Resource::Settings(_) => Kind::Settings,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Resource::Upstream(r) => &r.metadata,
+            Resource::Endpoint(r) => &r.metadata,
+            Resource::VirtualService(r) => &r.metadata,
+            Resource::RouteTable(r) => &r.metadata,
+            Resource::Settings(r) => &r.metadata,
+        }
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Resource::Upstream(r) => &mut r.metadata,
+            Resource::Endpoint(r) => &mut r.metadata,
+            Resource::VirtualService(r) => &mut r.metadata,
+            Resource::RouteTable(r) => &mut r.metadata,
+            Resource::Settings(r) => &mut r.metadata,
+        }
+    }
+
+    pub fn key(&self) -> ResourceKey {
+        let meta = self.metadata();
+        ResourceKey::new(self.kind(), meta.namespace.clone(), meta.name.clone())
+    }
+
+    /// The spec alone, as JSON: two resources with equal specs are the same generation.
+    pub fn spec_json(&self) -> serde_json::Value {
+        let spec = match self {
+            Resource::Upstream(r) => serde_json::to_value(&r.spec),
+            Resource::Endpoint(r) => serde_json::to_value(&r.spec),
+            Resource::VirtualService(r) => serde_json::to_value(&r.spec),
+            Resource::RouteTable(r) => serde_json::to_value(&r.spec),
+            Resource::Settings(r) => serde_json::to_value(&r.spec),
+        };
+        // Serializing plain data structures to a JSON value cannot fail.
+        spec.unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+type ByName<T> = BTreeMap<(String, String), T>;
+
+/// Every resource the translator sees, keyed by `(namespace, name)` so that iteration order,
+/// and therefore translation, never depends on the order resources arrived in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub upstreams: ByName<Upstream>,
+    pub endpoints: ByName<Endpoint>,
+    pub virtual_services: ByName<VirtualService>,
+    pub route_tables: ByName<RouteTable>,
+    /// Settings `gloo-system.default`; Gloo's defaults when the store holds none.
+    pub settings: Settings,
+}
+
+impl Snapshot {
+    pub fn from_resources(resources: impl IntoIterator<Item = Resource>) -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        for resource in resources {
+            snapshot.insert(resource);
+        }
+        snapshot
+    }
+
+    /// Adds or replaces one resource. Settings other than `gloo-system.default` are ignored:
+    /// only that one configures the gateway.
+    pub fn insert(&mut self, resource: Resource) {
+        let meta = resource.metadata();
+        let id = (meta.namespace.clone(), meta.name.clone());
+        match resource {
+            Resource::Upstream(r) => drop(self.upstreams.insert(id, r)),
+            Resource::Endpoint(r) => drop(self.endpoints.insert(id, r)),
+            Resource::VirtualService(r) => drop(self.virtual_services.insert(id, r)),
+            Resource::RouteTable(r) => drop(self.route_tables.insert(id, r)),
+            Resource::Settings(r) => {
+                if r.metadata.namespace == SYSTEM_NAMESPACE && r.metadata.name == "default" {
+                    self.settings = r;
+                }
+            }
+        }
+    }
+
+    /// Removes one resource; removing the settings restores Gloo's defaults.
+    pub fn remove(&mut self, key: &ResourceKey) {
+        let id = (key.namespace.clone(), key.name.clone());
+        match key.kind {
+            Kind::Upstream => drop(self.upstreams.remove(&id)),
+            Kind::Endpoint => drop(self.endpoints.remove(&id)),
+            Kind::VirtualService => drop(self.virtual_services.remove(&id)),
+            Kind::RouteTable => drop(self.route_tables.remove(&id)),
+            Kind::Settings => {
+                if key.namespace == SYSTEM_NAMESPACE && key.name == "default" {
+                    self.settings = Settings::default();
+                }
+            }
+        }
+    }
+
+    /// Every resource, in a stable order (kind, namespace, name).
+    pub fn resources(&self) -> Vec<Resource> {
+        let mut out = vec![Resource::Settings(self.settings.clone())];
+        out.extend(self.upstreams.values().cloned().map(Resource::Upstream));
+        out.extend(self.endpoints.values().cloned().map(Resource::Endpoint));
+        out.extend(
+            self.virtual_services
+                .values()
+                .cloned()
+                .map(Resource::VirtualService),
+        );
+        out.extend(
+            self.route_tables
+                .values()
+                .cloned()
+                .map(Resource::RouteTable),
+        );
+        out
+    }
+}
