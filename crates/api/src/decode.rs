@@ -53,6 +53,9 @@ pub struct DecodeError {
     /// problems with the document as a whole.
     pub path: String,
     pub message: String,
+    /// The resource's labels, when its metadata could be read: a store that keeps undecodable
+    /// resources visible to delegation selectors needs them (see `Snapshot::undecodable`).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 impl fmt::Display for DecodeError {
@@ -86,6 +89,7 @@ pub fn decode_documents(text: &str) -> Vec<Result<Document, DecodeError>> {
                     resource: None,
                     path: String::new(),
                     message: format!("not valid YAML: {err}"),
+                    labels: Default::default(),
                 }));
                 // The YAML stream cannot be resynchronised after a syntax error.
                 break;
@@ -97,11 +101,18 @@ pub fn decode_documents(text: &str) -> Vec<Result<Document, DecodeError>> {
 
 /// Decodes one document already read as JSON (the admin API's request bodies).
 pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
+    let labels: std::collections::BTreeMap<String, String> = value
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|l| l.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .unwrap_or_default();
     let fail = |resource: Option<ResourceKey>, path: &str, message: String| DecodeError {
         document: 1,
         resource,
         path: path.to_string(),
         message,
+        labels: labels.clone(),
     };
     let Value::Object(map) = &value else {
         return Err(fail(

@@ -31,7 +31,7 @@ pub use settings::{
     DEFAULT_INVALID_ROUTE_BODY, GatewaySettings, GlooSettings, InvalidConfigPolicy,
     SYSTEM_NAMESPACE, Settings, SettingsSpec, ValidationSettings,
 };
-pub use snapshot::{Resource, Snapshot};
+pub use snapshot::{Resource, Snapshot, Undecodable};
 pub use upstream::{
     Endpoint, EndpointSpec, FallbackPolicy, KubeUpstream, StaticHost, StaticUpstream,
     SubsetSelector, SubsetSpec, Upstream, UpstreamSpec,

@@ -86,6 +86,19 @@ pub struct Snapshot {
     pub route_tables: ByName<RouteTable>,
     /// Settings `gloo-system.default`; Gloo's defaults when the store holds none.
     pub settings: Settings,
+    /// Resources known to exist that failed to decode (a file with a typo in a watched
+    /// directory). The translator treats them as present and invalid, so that a typo freezes or
+    /// replaces what the resource served instead of silently removing its routes.
+    pub undecodable: BTreeMap<ResourceKey, Undecodable>,
+}
+
+/// What is known of a resource that failed to decode.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Undecodable {
+    /// Its labels, when its metadata could be read, so that delegation selectors still see it.
+    pub labels: BTreeMap<String, String>,
+    /// The decode errors, with their field paths.
+    pub errors: Vec<String>,
 }
 
 impl Snapshot {
@@ -102,6 +115,7 @@ impl Snapshot {
     pub fn insert(&mut self, resource: Resource) {
         let meta = resource.metadata();
         let id = (meta.namespace.clone(), meta.name.clone());
+        self.undecodable.remove(&resource.key());
         match resource {
             Resource::Upstream(r) => drop(self.upstreams.insert(id, r)),
             Resource::Endpoint(r) => drop(self.endpoints.insert(id, r)),
@@ -115,8 +129,14 @@ impl Snapshot {
         }
     }
 
+    /// Records a resource that exists but failed to decode.
+    pub fn insert_undecodable(&mut self, key: ResourceKey, undecodable: Undecodable) {
+        self.undecodable.insert(key, undecodable);
+    }
+
     /// Removes one resource; removing the settings restores Gloo's defaults.
     pub fn remove(&mut self, key: &ResourceKey) {
+        self.undecodable.remove(key);
         let id = (key.namespace.clone(), key.name.clone());
         match key.kind {
             Kind::Upstream => drop(self.upstreams.remove(&id)),

@@ -1,1 +1,45 @@
+//! Translation: a pure function from a [`Snapshot`] of resources to the [`CompiledConfig`] the
+//! proxy executes, plus a [`Report`] for every resource.
+//!
+//! Nothing here does I/O, reads a clock or keeps global state, so every rule is unit- and
+//! property-tested. The modules follow the concerns: `matcher` compiles and checks one route's
+//! conditions, `delegation` flattens route tables into their virtual services, `destination`
+//! resolves upstreams to clusters, `virtual_service` compiles a domain, and `policy` decides
+//! what is served when something is invalid.
 
+mod delegation;
+mod destination;
+mod matcher;
+mod policy;
+mod report;
+mod virtual_service;
+
+use lockgate_api::Snapshot;
+use lockgate_compiled::CompiledConfig;
+
+pub use policy::PolicyState;
+pub use report::{Report, Reports, State};
+
+/// The result of one translation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// What the proxy should serve now, after the invalid-configuration policy.
+    pub config: CompiledConfig,
+    /// The state of every resource of the snapshot.
+    pub reports: Reports,
+    /// What to remember for the next translation (and persist): the last known good virtual
+    /// hosts and the last valid generation of each route table.
+    pub state: PolicyState,
+}
+
+/// Translates `snapshot` and applies the invalid-configuration policy its Settings name, against
+/// what was served before (`previous`). Deterministic: the same inputs give the same outcome.
+pub fn translate(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
+    policy::apply(snapshot, previous)
+}
+
+/// Translates `snapshot` with no history: the reports are the same as [`translate`]'s, which is
+/// what offline validation and write validation need.
+pub fn validate(snapshot: &Snapshot) -> Reports {
+    translate(snapshot, &PolicyState::default()).reports
+}
