@@ -1,1 +1,435 @@
-//! (in progress)
+//! Delegation: flattening a virtual service's routes and the route tables they delegate to into
+//! one ordered list of routes.
+//!
+//! Route tables selected by one delegate action run in ascending weight; tables of equal weight
+//! have their routes merged and stably sorted by specificity. A child route must stay inside its
+//! parent (prefix, headers, query parameters, methods); one that does not is dropped with a
+//! warning on its own table while its siblings stay. A cycle is an error naming the whole chain.
+//! Every problem is recorded on the resource that owns it, and remembered so that the virtual
+//! service it reaches can report it too.
+
+use std::collections::BTreeMap;
+
+use lockgate_api::{self as api, Kind, ResourceKey, Snapshot};
+use lockgate_compiled as compiled;
+
+use crate::Reports;
+use crate::destination::{self, DraftAction};
+use crate::matcher::{self, PathSpec};
+
+/// A compiled route whose destinations are not yet numbered.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DraftRoute {
+    pub(crate) origin: String,
+    pub(crate) matcher: compiled::Matcher,
+    pub(crate) action: DraftAction,
+    pub(crate) options: compiled::RouteOptions,
+}
+
+/// What a delegating route hands down to its children.
+struct Parent {
+    matcher: api::Matcher,
+    inherit_matchers: bool,
+    inherit_path: bool,
+    options: Option<api::RouteOptions>,
+}
+
+/// A route table a delegate action selected: decoded, or known only to exist and be broken.
+enum Table<'a> {
+    Decoded(&'a api::RouteTable),
+    Undecodable(ResourceKey),
+}
+
+impl Table<'_> {
+    fn key(&self) -> ResourceKey {
+        match self {
+            Table::Decoded(t) => {
+                ResourceKey::new(Kind::RouteTable, &t.metadata.namespace, &t.metadata.name)
+            }
+            Table::Undecodable(key) => key.clone(),
+        }
+    }
+
+    fn weight(&self) -> i32 {
+        match self {
+            Table::Decoded(t) => t.spec.weight.unwrap_or(0),
+            Table::Undecodable(_) => 0,
+        }
+    }
+}
+
+/// Walks one virtual service's routes.
+pub(crate) struct Walker<'a> {
+    snapshot: &'a Snapshot,
+    reports: &'a mut Reports,
+    /// Problems found on sub route tables during this walk: `(table, message, is_error)`.
+    pub(crate) sub_problems: Vec<(ResourceKey, String, bool)>,
+    /// Whether the virtual service itself has an error in its own routes.
+    pub(crate) own_error: bool,
+    root: ResourceKey,
+}
+
+impl<'a> Walker<'a> {
+    pub(crate) fn new(snapshot: &'a Snapshot, reports: &'a mut Reports, root: ResourceKey) -> Self {
+        Walker {
+            snapshot,
+            reports,
+            sub_problems: Vec::new(),
+            own_error: false,
+            root,
+        }
+    }
+
+    /// Flattens `routes`, owned by `owner`, whose fields are at `field_prefix[i]`.
+    pub(crate) fn walk(
+        &mut self,
+        routes: &[api::Route],
+        owner: &ResourceKey,
+        field_prefix: &str,
+    ) -> Vec<DraftRoute> {
+        let mut out = Vec::new();
+        let mut chain = vec![owner.clone()];
+        self.walk_routes(routes, owner, field_prefix, None, &mut chain, "", &mut out);
+        out
+    }
+
+    fn error(&mut self, owner: &ResourceKey, message: String) {
+        self.problem(owner, message, true);
+    }
+
+    fn warning(&mut self, owner: &ResourceKey, message: String) {
+        self.problem(owner, message, false);
+    }
+
+    fn problem(&mut self, owner: &ResourceKey, message: String, is_error: bool) {
+        if is_error {
+            self.reports.error(owner, message.clone());
+        } else {
+            self.reports.warning(owner, message.clone());
+        }
+        if *owner == self.root {
+            self.own_error |= is_error;
+        } else {
+            self.sub_problems.push((owner.clone(), message, is_error));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk_routes(
+        &mut self,
+        routes: &[api::Route],
+        owner: &ResourceKey,
+        field_prefix: &str,
+        parent: Option<&Parent>,
+        chain: &mut Vec<ResourceKey>,
+        origin_prefix: &str,
+        out: &mut Vec<DraftRoute>,
+    ) {
+        'routes: for (i, route) in routes.iter().enumerate() {
+            let field = format!("{field_prefix}[{i}]");
+            let origin = format!("{origin_prefix}{}/routes[{i}]", owner.qualified_name());
+            let no_matchers = route.matchers.is_empty();
+            let written = if no_matchers {
+                vec![api::Matcher::default()]
+            } else {
+                route.matchers.clone()
+            };
+            let mut matchers = Vec::with_capacity(written.len());
+            for (j, m) in written.iter().enumerate() {
+                let effective = match parent {
+                    Some(p) => {
+                        let merged = matcher::inherit(
+                            &p.matcher,
+                            m,
+                            no_matchers,
+                            p.inherit_matchers,
+                            p.inherit_path,
+                        );
+                        if let Some(reason) = matcher::misfit(&p.matcher, &merged) {
+                            let at = if no_matchers {
+                                field.clone()
+                            } else {
+                                format!("{field}.matchers[{j}]")
+                            };
+                            self.warning(owner, format!("{at}: route dropped: {reason}"));
+                            continue 'routes;
+                        }
+                        merged
+                    }
+                    None => m.clone(),
+                };
+                matchers.push((j, effective));
+            }
+            let options = destination::merge_options(
+                parent.and_then(|p| p.options.as_ref()),
+                route.options.as_ref(),
+            );
+            let actions = [
+                route.route_action.is_some(),
+                route.direct_response_action.is_some(),
+                route.redirect_action.is_some(),
+                route.delegate_action.is_some(),
+            ];
+            if actions.iter().filter(|a| **a).count() > 1 {
+                self.error(owner, format!("{field}: set only one of routeAction, directResponseAction, redirectAction and delegateAction"));
+                self.push_invalid(&matchers, &field, no_matchers, owner, &origin, out);
+                continue;
+            }
+            if let Some(delegate) = &route.delegate_action {
+                self.delegate(
+                    route, delegate, &matchers, options, owner, &field, chain, &origin, out,
+                );
+                continue;
+            }
+            let (action, errors) =
+                destination::compile_action(route, &field, &owner.namespace, self.snapshot);
+            for e in errors {
+                self.error(owner, e);
+            }
+            for (j, m) in &matchers {
+                let at = matcher_field(&field, *j, no_matchers);
+                let compiled_matcher = match matcher::compile(m, &at) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Without a valid matcher the route cannot be placed anywhere; it is
+                        // dropped and the error keeps its owner rejected.
+                        self.error(owner, e);
+                        continue;
+                    }
+                };
+                let (action, options) = match destination::compile_options(
+                    options.as_ref(),
+                    &compiled_matcher.path,
+                    &field,
+                ) {
+                    Ok(o) => (action.clone(), o),
+                    Err(e) => {
+                        self.error(owner, e);
+                        (DraftAction::Invalid, compiled::RouteOptions::default())
+                    }
+                };
+                out.push(DraftRoute {
+                    origin: origin.clone(),
+                    matcher: compiled_matcher,
+                    action,
+                    options,
+                });
+            }
+        }
+    }
+
+    /// Invalid routes at the place of `matchers`, so that `replaceInvalidRoutes` can answer for
+    /// them; matchers that do not compile are reported and left out.
+    fn push_invalid(
+        &mut self,
+        matchers: &[(usize, api::Matcher)],
+        field: &str,
+        no_matchers: bool,
+        owner: &ResourceKey,
+        origin: &str,
+        out: &mut Vec<DraftRoute>,
+    ) {
+        for (j, m) in matchers {
+            match matcher::compile(m, &matcher_field(field, *j, no_matchers)) {
+                Ok(c) => out.push(DraftRoute {
+                    origin: origin.to_string(),
+                    matcher: c,
+                    action: DraftAction::Invalid,
+                    options: compiled::RouteOptions::default(),
+                }),
+                Err(e) => self.error(owner, e),
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn delegate(
+        &mut self,
+        route: &api::Route,
+        delegate: &api::DelegateAction,
+        matchers: &[(usize, api::Matcher)],
+        options: Option<api::RouteOptions>,
+        owner: &ResourceKey,
+        field: &str,
+        chain: &mut Vec<ResourceKey>,
+        origin: &str,
+        out: &mut Vec<DraftRoute>,
+    ) {
+        let no_matchers = route.matchers.is_empty();
+        let delegating = match matchers {
+            [(_, m)] if matches!(PathSpec::of(m), Ok(PathSpec::Prefix(_))) => m.clone(),
+            _ => {
+                self.error(owner, format!("{field}.matchers: a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
+                self.push_invalid(matchers, field, no_matchers, owner, origin, out);
+                return;
+            }
+        };
+        // The delegating matcher must itself be valid before children are checked against it.
+        if let Err(e) = matcher::compile(&delegating, &matcher_field(field, 0, no_matchers)) {
+            self.error(owner, e);
+            return;
+        }
+        let tables = match self.select(delegate, owner, field) {
+            Ok(tables) => tables,
+            Err(e) => {
+                self.error(owner, e);
+                self.push_invalid(matchers, field, no_matchers, owner, origin, out);
+                return;
+            }
+        };
+        let parent = Parent {
+            matcher: delegating,
+            inherit_matchers: route.inheritable_matchers.unwrap_or(false),
+            inherit_path: route.inheritable_path_matchers.unwrap_or(false),
+            options,
+        };
+        let mut by_weight: BTreeMap<i32, Vec<Table<'_>>> = BTreeMap::new();
+        for table in tables {
+            by_weight.entry(table.weight()).or_default().push(table);
+        }
+        for group in by_weight.into_values() {
+            let mut merged = Vec::new();
+            for table in &group {
+                let key = table.key();
+                if let Some(start) = chain.iter().position(|k| *k == key) {
+                    let names: Vec<String> = chain[start..]
+                        .iter()
+                        .chain([&key])
+                        .map(|k| format!("[{}]", k.qualified_name()))
+                        .collect();
+                    self.error(
+                        owner,
+                        format!(
+                            "{field}.delegateAction: delegation cycle detected: {}",
+                            names.join(" -> ")
+                        ),
+                    );
+                    self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
+                    continue;
+                }
+                match table {
+                    Table::Undecodable(key) => {
+                        // Its decode errors are on its own report; the virtual service learns
+                        // of them, and the parent's matcher stands in for its unknown routes.
+                        let errors = self
+                            .snapshot
+                            .undecodable
+                            .get(key)
+                            .map(|u| u.errors.clone())
+                            .unwrap_or_default();
+                        for e in errors {
+                            self.sub_problems.push((key.clone(), e, true));
+                        }
+                        self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
+                    }
+                    Table::Decoded(t) => {
+                        chain.push(key.clone());
+                        let child_origin = format!("{origin} > ");
+                        self.walk_routes(
+                            &t.spec.routes,
+                            &key,
+                            "spec.routes",
+                            Some(&parent),
+                            chain,
+                            &child_origin,
+                            &mut merged,
+                        );
+                        chain.pop();
+                    }
+                }
+            }
+            if group.len() > 1 {
+                merged.sort_by_key(|r| merge_order(&r.matcher));
+            }
+            out.extend(merged);
+        }
+    }
+
+    /// The route tables a delegate action names, in a stable order (namespace, name).
+    fn select(
+        &mut self,
+        delegate: &api::DelegateAction,
+        owner: &ResourceKey,
+        field: &str,
+    ) -> Result<Vec<Table<'a>>, String> {
+        let at = format!("{field}.delegateAction");
+        let legacy_ref = delegate.name.as_ref().map(|name| api::ResourceRef {
+            name: name.clone(),
+            namespace: delegate.namespace.clone().unwrap_or_default(),
+        });
+        let reference = match (&delegate.reference, legacy_ref, &delegate.selector) {
+            (Some(r), None, None) => Some(r.clone()),
+            (None, Some(r), None) => Some(r),
+            (None, None, Some(_)) => None,
+            (None, None, None) => return Err(format!("{at}: set ref or selector")),
+            _ => return Err(format!("{at}: set only one of ref and selector")),
+        };
+        if let Some(r) = reference {
+            let namespace = r.namespace_or(&owner.namespace).to_string();
+            let key = ResourceKey::new(Kind::RouteTable, &namespace, &r.name);
+            if let Some(t) = self
+                .snapshot
+                .route_tables
+                .get(&(namespace.clone(), r.name.clone()))
+            {
+                return Ok(vec![Table::Decoded(t)]);
+            }
+            if self.snapshot.undecodable.contains_key(&key) {
+                return Ok(vec![Table::Undecodable(key)]);
+            }
+            return Err(format!(
+                "{at}.ref: route table {namespace}.{} not found",
+                r.name
+            ));
+        }
+        let Some(selector) = &delegate.selector else {
+            return Ok(Vec::new());
+        };
+        let labels = selector.label_selector();
+        if let Some((f, reason)) = labels.problems().into_iter().next() {
+            return Err(format!("{at}.selector.{f}: {reason}"));
+        }
+        let namespaces: Vec<&str> = if selector.namespaces.is_empty() {
+            vec![owner.namespace.as_str()]
+        } else {
+            selector.namespaces.iter().map(String::as_str).collect()
+        };
+        let wanted = |ns: &str| namespaces.iter().any(|n| *n == "*" || *n == ns);
+        let mut tables: Vec<Table<'a>> = Vec::new();
+        for ((ns, _), t) in &self.snapshot.route_tables {
+            if wanted(ns) && labels.matches(&t.metadata.labels) {
+                tables.push(Table::Decoded(t));
+            }
+        }
+        for (key, u) in &self.snapshot.undecodable {
+            if key.kind == Kind::RouteTable && wanted(&key.namespace) && labels.matches(&u.labels) {
+                tables.push(Table::Undecodable(key.clone()));
+            }
+        }
+        tables.sort_by_key(|t| t.key());
+        if tables.is_empty() {
+            self.warning(owner, format!("{at}.selector: matches no route tables"));
+        }
+        Ok(tables)
+    }
+}
+
+fn matcher_field(field: &str, j: usize, no_matchers: bool) -> String {
+    if no_matchers {
+        field.to_string()
+    } else {
+        format!("{field}.matchers[{j}]")
+    }
+}
+
+/// Sort key for routes merged from route tables of equal weight: more methods first, then exact,
+/// regex, prefix, then the longer path first. The sort is stable, so ties keep table order.
+fn merge_order(m: &compiled::Matcher) -> (std::cmp::Reverse<usize>, u8, std::cmp::Reverse<usize>) {
+    use std::cmp::Reverse;
+    let (rank, len) = match &m.path {
+        compiled::PathMatch::Exact { value, .. } => (0, value.len()),
+        compiled::PathMatch::Regex(p) => (1, p.as_str().len()),
+        compiled::PathMatch::Prefix { value, .. } => (2, value.len()),
+    };
+    (Reverse(m.methods.len()), rank, Reverse(len))
+}

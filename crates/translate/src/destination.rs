@@ -1,1 +1,512 @@
-//! (in progress)
+//! Where traffic goes: upstreams and endpoints checked, destinations resolved to clusters, and a
+//! route's non-delegating action compiled.
+//!
+//! Clusters are resolved from the snapshot by their [`ClusterKey`] (upstream plus subset), never
+//! copied from an older configuration, so that routes kept as last known good still dial
+//! today's endpoints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use lockgate_api::{self as api, FallbackPolicy, Kind, ResourceKey, Snapshot};
+use lockgate_compiled::{self as compiled, ClusterKey};
+
+use crate::Reports;
+
+/// A destination as translation sees it, before clusters are numbered.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DraftTarget {
+    Cluster(ClusterKey),
+    /// A destination with an error: replaced by the invalid-route response under
+    /// `replaceInvalidRoutes`, keeping its weight.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum DraftAction {
+    Forward(Vec<(u32, DraftTarget)>),
+    DirectResponse {
+        status: u16,
+        body: String,
+    },
+    Redirect(compiled::Redirect),
+    /// The whole action is invalid.
+    Invalid,
+}
+
+/// Checks every Upstream and Endpoint, reporting problems on them.
+pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut Reports) {
+    for u in snapshot.upstreams.values() {
+        let key = ResourceKey::new(Kind::Upstream, &u.metadata.namespace, &u.metadata.name);
+        reports.touch(&key);
+        match (&u.spec.static_, &u.spec.kube) {
+            (None, None) => reports.error(&key, "spec: set either static or kube"),
+            (Some(_), Some(_)) => reports.error(&key, "spec: set only one of static and kube"),
+            (Some(s), None) => {
+                for (i, host) in s.hosts.iter().enumerate() {
+                    if parse_ip(&host.addr).is_none() {
+                        reports.error(&key, format!("spec.static.hosts[{i}].addr: {:?} is not an IP address (lockgate does not resolve DNS names yet)", host.addr));
+                    }
+                    if host.port == 0 {
+                        reports.error(
+                            &key,
+                            format!("spec.static.hosts[{i}].port: must be between 1 and 65535"),
+                        );
+                    }
+                }
+                if s.hosts.is_empty() {
+                    reports.warning(
+                        &key,
+                        "spec.static.hosts: empty; routes to this upstream answer 503",
+                    );
+                }
+            }
+            (None, Some(kube)) => {
+                if let Some(spec) = &kube.subset_spec {
+                    if spec.fallback_policy == Some(FallbackPolicy::DefaultSubset)
+                        && spec.default_subset.is_none()
+                    {
+                        reports.error(&key, "spec.kube.subsetSpec.defaultSubset: required when fallbackPolicy is DEFAULT_SUBSET");
+                    }
+                }
+            }
+        }
+    }
+    for e in snapshot.endpoints.values() {
+        let key = ResourceKey::new(Kind::Endpoint, &e.metadata.namespace, &e.metadata.name);
+        reports.touch(&key);
+        if parse_ip(&e.spec.address).is_none() {
+            reports.error(
+                &key,
+                format!("spec.address: {:?} is not an IP address", e.spec.address),
+            );
+        }
+        if e.spec.port == 0 {
+            reports.error(&key, "spec.port: must be between 1 and 65535");
+        }
+    }
+}
+
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    if text == "localhost" {
+        return Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    text.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// The addresses a cluster dials, sorted and without duplicates. Empty when the upstream does not
+/// exist or has no endpoints (the proxy answers 503).
+pub(crate) fn endpoints(snapshot: &Snapshot, key: &ClusterKey) -> Vec<SocketAddr> {
+    let id = (key.upstream_namespace.clone(), key.upstream_name.clone());
+    let Some(upstream) = snapshot.upstreams.get(&id) else {
+        return Vec::new();
+    };
+    if let Some(s) = &upstream.spec.static_ {
+        let addrs = s
+            .hosts
+            .iter()
+            .filter_map(|h| Some(SocketAddr::new(parse_ip(&h.addr)?, h.port)));
+        return sorted(addrs.filter(|a| a.port() != 0));
+    }
+    let Some(kube) = &upstream.spec.kube else {
+        return Vec::new();
+    };
+    let refers = |e: &api::Endpoint| {
+        e.spec.upstreams.iter().any(|r| {
+            r.name == key.upstream_name
+                && r.namespace_or(&e.metadata.namespace) == key.upstream_namespace
+        })
+    };
+    let selected = |e: &api::Endpoint| {
+        (e.metadata.namespace == kube.service_namespace
+            && !kube.selector.is_empty()
+            && kube
+                .selector
+                .iter()
+                .all(|(k, v)| e.metadata.labels.get(k) == Some(v)))
+            || refers(e)
+    };
+    let members: Vec<&api::Endpoint> = snapshot
+        .endpoints
+        .values()
+        .filter(|e| selected(e))
+        .collect();
+    if key.subset.is_empty() {
+        return addresses(&members, None);
+    }
+    let chosen = addresses(&members, Some(&key.subset));
+    if !chosen.is_empty() {
+        return chosen;
+    }
+    let spec = kube.subset_spec.as_ref();
+    match spec.and_then(|s| s.fallback_policy).unwrap_or_default() {
+        FallbackPolicy::AnyEndpoint => addresses(&members, None),
+        FallbackPolicy::NoFallback => Vec::new(),
+        FallbackPolicy::DefaultSubset => match spec.and_then(|s| s.default_subset.as_ref()) {
+            Some(default) => addresses(&members, Some(&default.values)),
+            None => Vec::new(),
+        },
+    }
+}
+
+/// The valid addresses of `members` carrying every label of `subset` (all of them for `None`).
+fn addresses(
+    members: &[&api::Endpoint],
+    subset: Option<&BTreeMap<String, String>>,
+) -> Vec<SocketAddr> {
+    let in_subset = |e: &api::Endpoint| {
+        subset.is_none_or(|values| {
+            values
+                .iter()
+                .all(|(k, v)| e.metadata.labels.get(k) == Some(v))
+        })
+    };
+    sorted(
+        members
+            .iter()
+            .filter(|e| in_subset(e) && e.spec.port != 0)
+            .filter_map(|e| Some(SocketAddr::new(parse_ip(&e.spec.address)?, e.spec.port))),
+    )
+}
+
+fn sorted(addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+    addrs.collect::<BTreeSet<_>>().into_iter().collect()
+}
+
+/// Compiles a non-delegating action. Errors are returned as messages with their field paths;
+/// the action returned still says which parts are usable (valid destinations of a weighted route).
+pub(crate) fn compile_action(
+    route: &api::Route,
+    field: &str,
+    owner_namespace: &str,
+    snapshot: &Snapshot,
+) -> (DraftAction, Vec<String>) {
+    let mut errors = Vec::new();
+    let action = if let Some(action) = &route.route_action {
+        let at = format!("{field}.routeAction");
+        match (&action.single, &action.multi) {
+            (Some(single), None) => {
+                match destination(single, &format!("{at}.single"), owner_namespace, snapshot) {
+                    Ok(key) => DraftAction::Forward(vec![(1, DraftTarget::Cluster(key))]),
+                    Err(e) => {
+                        errors.push(e);
+                        DraftAction::Invalid
+                    }
+                }
+            }
+            (None, Some(multi)) => {
+                let mut targets = Vec::with_capacity(multi.destinations.len());
+                for (i, d) in multi.destinations.iter().enumerate() {
+                    let dest_at = format!("{at}.multi.destinations[{i}].destination");
+                    match destination(&d.destination, &dest_at, owner_namespace, snapshot) {
+                        Ok(key) => targets.push((d.weight, DraftTarget::Cluster(key))),
+                        Err(e) => {
+                            errors.push(e);
+                            targets.push((d.weight, DraftTarget::Invalid));
+                        }
+                    }
+                }
+                let total: u64 = multi.destinations.iter().map(|d| u64::from(d.weight)).sum();
+                if multi.destinations.is_empty() {
+                    errors.push(format!(
+                        "{at}.multi.destinations: at least one destination is required"
+                    ));
+                    DraftAction::Invalid
+                } else if total < 1 {
+                    errors.push(format!("{at}.multi.destinations: the weights sum to 0; at least one destination needs a weight of 1 or more"));
+                    DraftAction::Invalid
+                } else if total > u64::from(u32::MAX) {
+                    errors.push(format!(
+                        "{at}.multi.destinations: the weights sum to {total}, more than {}",
+                        u32::MAX
+                    ));
+                    DraftAction::Invalid
+                } else {
+                    DraftAction::Forward(targets)
+                }
+            }
+            (None, None) => {
+                errors.push(format!("{at}: set single or multi"));
+                DraftAction::Invalid
+            }
+            (Some(_), Some(_)) => {
+                errors.push(format!("{at}: set only one of single and multi"));
+                DraftAction::Invalid
+            }
+        }
+    } else if let Some(direct) = &route.direct_response_action {
+        if (100..=599).contains(&direct.status) {
+            DraftAction::DirectResponse {
+                status: direct.status,
+                body: direct.body.clone().unwrap_or_default(),
+            }
+        } else {
+            errors.push(format!(
+                "{field}.directResponseAction.status: {} is not an HTTP status (100-599)",
+                direct.status
+            ));
+            DraftAction::Invalid
+        }
+    } else if let Some(redirect) = &route.redirect_action {
+        let at = format!("{field}.redirectAction");
+        if redirect.path_redirect.is_some() && redirect.prefix_rewrite.is_some() {
+            errors.push(format!(
+                "{at}: set only one of pathRedirect and prefixRewrite"
+            ));
+            DraftAction::Invalid
+        } else if let Some(bad) = redirect
+            .path_redirect
+            .as_deref()
+            .filter(|p| !p.starts_with('/'))
+        {
+            errors.push(format!("{at}.pathRedirect: {bad:?} must start with '/'"));
+            DraftAction::Invalid
+        } else {
+            DraftAction::Redirect(compiled::Redirect {
+                host: redirect.host_redirect.clone(),
+                path: redirect.path_redirect.clone(),
+                prefix_rewrite: redirect.prefix_rewrite.clone(),
+                port: redirect.port_redirect,
+                status: redirect.response_code.unwrap_or_default().status(),
+                https: redirect.https_redirect,
+                strip_query: redirect.strip_query,
+            })
+        }
+    } else {
+        errors.push(format!("{field}: a route needs an action: routeAction, directResponseAction, redirectAction or delegateAction"));
+        DraftAction::Invalid
+    };
+    (action, errors)
+}
+
+/// Resolves one destination to its cluster key, or explains why it cannot be.
+fn destination(
+    d: &api::Destination,
+    at: &str,
+    owner_namespace: &str,
+    snapshot: &Snapshot,
+) -> Result<ClusterKey, String> {
+    let Some(reference) = &d.upstream else {
+        return Err(format!("{at}.upstream: required"));
+    };
+    let namespace = reference.namespace_or(owner_namespace);
+    let id = (namespace.to_string(), reference.name.clone());
+    let Some(upstream) = snapshot.upstreams.get(&id) else {
+        // Gloo's wording, which people search for.
+        return Err(format!(
+            "{at}: Route Warning: InvalidDestinationWarning. Reason: *v1.Upstream {{{namespace}.{}}} not found",
+            reference.name
+        ));
+    };
+    let subset = d
+        .subset
+        .as_ref()
+        .map(|s| s.values.clone())
+        .unwrap_or_default();
+    if !subset.is_empty() {
+        let selectors = upstream
+            .spec
+            .kube
+            .as_ref()
+            .and_then(|k| k.subset_spec.as_ref())
+            .map(|s| &s.selectors);
+        let Some(selectors) = selectors.filter(|s| !s.is_empty()) else {
+            return Err(format!(
+                "{at}.subset: upstream {namespace}.{} declares no subsetSpec, so it cannot be divided into subsets",
+                reference.name
+            ));
+        };
+        let keys: BTreeSet<&String> = subset.keys().collect();
+        if !selectors
+            .iter()
+            .any(|s| s.keys.iter().collect::<BTreeSet<_>>() == keys)
+        {
+            let declared: Vec<String> = selectors.iter().map(|s| format!("{:?}", s.keys)).collect();
+            return Err(format!(
+                "{at}.subset: keys {:?} match none of the subset selectors of upstream {namespace}.{} ({})",
+                keys,
+                reference.name,
+                declared.join(", ")
+            ));
+        }
+    }
+    Ok(ClusterKey {
+        upstream_namespace: namespace.to_string(),
+        upstream_name: reference.name.clone(),
+        subset,
+    })
+}
+
+/// Route options with a child's own options taking precedence over its delegating parent's.
+pub(crate) fn merge_options(
+    parent: Option<&api::RouteOptions>,
+    child: Option<&api::RouteOptions>,
+) -> Option<api::RouteOptions> {
+    match (parent, child) {
+        (None, c) => c.cloned(),
+        (p, None) => p.cloned(),
+        (Some(p), Some(c)) => Some(api::RouteOptions {
+            prefix_rewrite: c
+                .prefix_rewrite
+                .clone()
+                .or_else(|| p.prefix_rewrite.clone()),
+            timeout: c.timeout.or(p.timeout),
+            retries: c.retries.clone().or_else(|| p.retries.clone()),
+            header_manipulation: c
+                .header_manipulation
+                .clone()
+                .or_else(|| p.header_manipulation.clone()),
+        }),
+    }
+}
+
+/// Compiles route options; `path` is the route's compiled path condition, which decides whether a
+/// prefix rewrite makes sense.
+pub(crate) fn compile_options(
+    options: Option<&api::RouteOptions>,
+    path: &compiled::PathMatch,
+    field: &str,
+) -> Result<compiled::RouteOptions, String> {
+    let Some(o) = options else {
+        return Ok(compiled::RouteOptions::default());
+    };
+    let at = format!("{field}.options");
+    if o.prefix_rewrite.is_some() && matches!(path, compiled::PathMatch::Regex(_)) {
+        return Err(format!(
+            "{at}.prefixRewrite: needs a prefix or exact matcher, not a regex"
+        ));
+    }
+    if let Some(rewrite) = o
+        .prefix_rewrite
+        .as_deref()
+        .filter(|r| !r.is_empty() && !r.starts_with('/'))
+    {
+        return Err(format!(
+            "{at}.prefixRewrite: {rewrite:?} must start with '/'"
+        ));
+    }
+    let retries = match &o.retries {
+        None => None,
+        Some(r) => {
+            const KNOWN: [&str; 8] = [
+                "5xx",
+                "gateway-error",
+                "reset",
+                "connect-failure",
+                "retriable-4xx",
+                "refused-stream",
+                "retriable-status-codes",
+                "http3-post-connect-failure",
+            ];
+            let retry_on: Vec<String> = r
+                .retry_on
+                .as_deref()
+                .unwrap_or("5xx,connect-failure,reset")
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = retry_on.iter().find(|s| !KNOWN.contains(&s.as_str())) {
+                return Err(format!(
+                    "{at}.retries.retryOn: unknown condition {bad:?} (known: {})",
+                    KNOWN.join(", ")
+                ));
+            }
+            if r.num_retries > 10 {
+                return Err(format!(
+                    "{at}.retries.numRetries: {} is more than 10",
+                    r.num_retries
+                ));
+            }
+            Some(compiled::Retries {
+                attempts: r.num_retries,
+                per_try_timeout_ms: r.per_try_timeout.map(|d| d.0.as_millis() as u64),
+                retry_on,
+            })
+        }
+    };
+    let mut out = compiled::RouteOptions {
+        prefix_rewrite: o.prefix_rewrite.clone(),
+        timeout_ms: o.timeout.map(|d| d.0.as_millis() as u64),
+        retries,
+        ..Default::default()
+    };
+    if let Some(h) = &o.header_manipulation {
+        let hm_at = format!("{at}.headerManipulation");
+        out.request_headers_to_add = headers_to_add(
+            &h.request_headers_to_add,
+            &format!("{hm_at}.requestHeadersToAdd"),
+        )?;
+        out.response_headers_to_add = headers_to_add(
+            &h.response_headers_to_add,
+            &format!("{hm_at}.responseHeadersToAdd"),
+        )?;
+        out.request_headers_to_remove = header_names(
+            &h.request_headers_to_remove,
+            &format!("{hm_at}.requestHeadersToRemove"),
+        )?;
+        out.response_headers_to_remove = header_names(
+            &h.response_headers_to_remove,
+            &format!("{hm_at}.responseHeadersToRemove"),
+        )?;
+    }
+    Ok(out)
+}
+
+fn headers_to_add(
+    list: &[api::HeaderValueOption],
+    at: &str,
+) -> Result<Vec<compiled::HeaderToAdd>, String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if !valid_header_name(&h.header.key) {
+                return Err(format!(
+                    "{at}[{i}].header.key: {:?} is not a valid header name",
+                    h.header.key
+                ));
+            }
+            if h.header
+                .value
+                .bytes()
+                .any(|b| b == b'\r' || b == b'\n' || b == 0)
+            {
+                return Err(format!(
+                    "{at}[{i}].header.value: must not contain line breaks or NUL"
+                ));
+            }
+            Ok(compiled::HeaderToAdd {
+                name: h.header.key.to_ascii_lowercase(),
+                value: h.header.value.clone(),
+                append: h.append.unwrap_or(true),
+            })
+        })
+        .collect()
+}
+
+fn header_names(list: &[String], at: &str) -> Result<Vec<String>, String> {
+    list.iter()
+        .enumerate()
+        .map(|(i, name)| {
+            if valid_header_name(name) {
+                Ok(name.to_ascii_lowercase())
+            } else {
+                Err(format!("{at}[{i}]: {name:?} is not a valid header name"))
+            }
+        })
+        .collect()
+}
+
+fn valid_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+#[cfg(test)]
+#[path = "destination_test.rs"]
+mod tests;

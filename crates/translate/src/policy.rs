@@ -1,11 +1,21 @@
-//! The invalid-configuration policies.
+//! The invalid-configuration policies: what is served when something is invalid.
+//!
+//! 1. Last known good, per virtual service (the default, Gloo's): a virtual service with any
+//!    error, its own or a sub route table's, keeps serving what it served before.
+//! 2. Replace invalid routes (`replaceInvalidRoutes`, Gloo's): only invalid routes, and invalid
+//!    destinations of weighted routes (keeping their weights), answer with the configured response.
+//! 3. Keep last valid, per resource (`keepLastValid`, lockgate's own): an invalid route table or
+//!    virtual service is translated from its last valid generation while everything else moves
+//!    on; what still has no valid generation falls back to policy 2.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use lockgate_api::{RouteTable, Snapshot};
-use lockgate_compiled::CompiledConfig;
+use lockgate_api::{Kind, ResourceKey, RouteTable, Snapshot, VirtualService};
+use lockgate_compiled::{self as compiled, ClusterId, ClusterKey, CompiledConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::destination::{self, DraftAction, DraftTarget};
+use crate::virtual_service::{DraftHost, translate_hosts};
 use crate::{Outcome, Reports};
 
 /// What the policies remember between translations. The controller persists it with every
@@ -17,9 +27,341 @@ pub struct PolicyState {
     /// `namespace.name` of a route table to its last generation that translated without errors.
     #[serde(default)]
     pub last_valid_route_tables: BTreeMap<String, RouteTable>,
+    /// `namespace.name` of a virtual service to its last generation without errors of its own.
+    #[serde(default)]
+    pub last_valid_virtual_services: BTreeMap<String, VirtualService>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    LastKnownGood,
+    ReplaceInvalid,
 }
 
 pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
-    let _ = (snapshot, previous);
-    Outcome { config: CompiledConfig::default(), reports: Reports::default(), state: PolicyState::default() }
+    let mut reports = Reports::default();
+    let mut hosts = translate_hosts(snapshot, &mut reports);
+    let policy = &snapshot.settings.spec.gloo.invalid_config_policy;
+    let state_last_valid = remember_last_valid(snapshot, &reports, previous);
+
+    let mode = if policy.keep_last_valid() {
+        if let Some(substituted) = substitute_last_valid(snapshot, &reports, &state_last_valid) {
+            for (key, generation) in &substituted.1 {
+                let note = match generation {
+                    Some(g) => {
+                        format!("serving its last valid generation ({g}) until this is fixed")
+                    }
+                    None => "serving its last valid generation until this is fixed".to_string(),
+                };
+                reports.warning(key, note);
+            }
+            // The substituted snapshot's own reports are not the truth about today's resources;
+            // only its routes are used.
+            hosts = translate_hosts(&substituted.0, &mut Reports::default());
+        }
+        Mode::ReplaceInvalid
+    } else if policy.replace_invalid_routes() {
+        Mode::ReplaceInvalid
+    } else {
+        Mode::LastKnownGood
+    };
+
+    let code = policy.response_code();
+    let invalid = (
+        if (100..=599).contains(&code) {
+            code
+        } else {
+            404
+        },
+        policy.response_body().to_string(),
+    );
+    let config = assemble(hosts, mode, &invalid, previous, snapshot);
+    let state = PolicyState {
+        served: config.clone(),
+        last_valid_route_tables: state_last_valid.0,
+        last_valid_virtual_services: state_last_valid.1,
+    };
+    Outcome {
+        config,
+        reports,
+        state,
+    }
+}
+
+type LastValid = (
+    BTreeMap<String, RouteTable>,
+    BTreeMap<String, VirtualService>,
+);
+
+/// Route tables and virtual services without errors of their own become their last valid
+/// generation; invalid ones keep the previous one; deleted ones are forgotten.
+fn remember_last_valid(
+    snapshot: &Snapshot,
+    reports: &Reports,
+    previous: &PolicyState,
+) -> LastValid {
+    let mut tables = BTreeMap::new();
+    for ((ns, name), t) in &snapshot.route_tables {
+        let id = format!("{ns}.{name}");
+        let key = ResourceKey::new(Kind::RouteTable, ns, name);
+        if reports.get(&key).is_none_or(|r| r.errors.is_empty()) {
+            tables.insert(id, t.clone());
+        } else if let Some(old) = previous.last_valid_route_tables.get(&id) {
+            tables.insert(id, old.clone());
+        }
+    }
+    let mut services = BTreeMap::new();
+    for ((ns, name), vs) in &snapshot.virtual_services {
+        let id = format!("{ns}.{name}");
+        let key = ResourceKey::new(Kind::VirtualService, ns, name);
+        let own_errors = reports.get(&key).is_some_and(|r| {
+            r.errors
+                .iter()
+                .any(|e| !e.starts_with("on sub route table "))
+        });
+        if !own_errors {
+            services.insert(id, vs.clone());
+        } else if let Some(old) = previous.last_valid_virtual_services.get(&id) {
+            services.insert(id, old.clone());
+        }
+    }
+    for key in snapshot.undecodable.keys() {
+        let id = key.qualified_name();
+        match key.kind {
+            Kind::RouteTable => {
+                if let Some(old) = previous.last_valid_route_tables.get(&id) {
+                    tables.insert(id, old.clone());
+                }
+            }
+            Kind::VirtualService => {
+                if let Some(old) = previous.last_valid_virtual_services.get(&id) {
+                    services.insert(id, old.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    (tables, services)
+}
+
+/// The snapshot with every invalid route table and virtual service replaced by its last valid
+/// generation, and which were replaced; `None` when nothing was.
+fn substitute_last_valid(
+    snapshot: &Snapshot,
+    reports: &Reports,
+    last_valid: &LastValid,
+) -> Option<(Snapshot, Vec<(ResourceKey, Option<i64>)>)> {
+    let mut out = snapshot.clone();
+    let mut replaced = Vec::new();
+    for (key, report) in reports.iter() {
+        let id = key.qualified_name();
+        let own_errors = report
+            .errors
+            .iter()
+            .any(|e| !e.starts_with("on sub route table "));
+        if !own_errors {
+            continue;
+        }
+        match key.kind {
+            Kind::RouteTable => {
+                if let Some(old) = last_valid.0.get(&id).filter(|old| {
+                    Some(*old)
+                        != snapshot
+                            .route_tables
+                            .get(&(key.namespace.clone(), key.name.clone()))
+                }) {
+                    out.undecodable.remove(key);
+                    out.route_tables
+                        .insert((key.namespace.clone(), key.name.clone()), old.clone());
+                    replaced.push((key.clone(), old.metadata.generation));
+                }
+            }
+            Kind::VirtualService => {
+                if let Some(old) = last_valid.1.get(&id).filter(|old| {
+                    Some(*old)
+                        != snapshot
+                            .virtual_services
+                            .get(&(key.namespace.clone(), key.name.clone()))
+                }) {
+                    out.undecodable.remove(key);
+                    out.virtual_services
+                        .insert((key.namespace.clone(), key.name.clone()), old.clone());
+                    replaced.push((key.clone(), old.metadata.generation));
+                }
+            }
+            _ => {}
+        }
+    }
+    (!replaced.is_empty()).then_some((out, replaced))
+}
+
+/// Builds the configuration to serve from the translated hosts, the policy mode and what was
+/// served before.
+fn assemble(
+    hosts: Vec<DraftHost>,
+    mode: Mode,
+    invalid: &(u16, String),
+    previous: &PolicyState,
+    snapshot: &Snapshot,
+) -> CompiledConfig {
+    enum Source<'a> {
+        Draft(DraftHost),
+        Kept(&'a compiled::VirtualHost),
+    }
+    let mut sources = Vec::with_capacity(hosts.len());
+    for host in hosts {
+        let frozen = host.host_error || (mode == Mode::LastKnownGood && host.rejected);
+        if !frozen {
+            sources.push(Source::Draft(host));
+            continue;
+        }
+        let name = host.key.qualified_name();
+        if let Some(old) = previous
+            .served
+            .virtual_hosts
+            .iter()
+            .find(|v| v.name == name)
+        {
+            sources.push(Source::Kept(old));
+        }
+        // A virtual service with no valid generation ever served is not served at all.
+    }
+
+    // Number the clusters in key order so that the output never depends on visiting order.
+    let mut keys = BTreeSet::new();
+    for source in &sources {
+        match source {
+            Source::Draft(h) => {
+                for r in &h.routes {
+                    if let DraftAction::Forward(targets) = &r.action {
+                        keys.extend(targets.iter().filter_map(|(_, t)| match t {
+                            DraftTarget::Cluster(k) => Some(k.clone()),
+                            DraftTarget::Invalid => None,
+                        }));
+                    }
+                }
+            }
+            Source::Kept(v) => keys.extend(kept_cluster_keys(v, &previous.served)),
+        }
+    }
+    let ids: BTreeMap<ClusterKey, ClusterId> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), ClusterId(i)))
+        .collect();
+    let clusters = keys
+        .into_iter()
+        .map(|key| compiled::Cluster {
+            endpoints: destination::endpoints(snapshot, &key),
+            key,
+        })
+        .collect();
+
+    let mut virtual_hosts = Vec::with_capacity(sources.len());
+    for source in sources {
+        match source {
+            Source::Draft(h) => virtual_hosts.push(compiled::VirtualHost {
+                name: h.key.qualified_name(),
+                domains: h.domains,
+                routes: h
+                    .routes
+                    .into_iter()
+                    .map(|r| finish_route(r, &ids, invalid))
+                    .collect(),
+            }),
+            Source::Kept(v) => virtual_hosts.push(relink(v, &previous.served, &ids)),
+        }
+    }
+    CompiledConfig::new(virtual_hosts, clusters)
+}
+
+fn finish_route(
+    r: crate::delegation::DraftRoute,
+    ids: &BTreeMap<ClusterKey, ClusterId>,
+    invalid: &(u16, String),
+) -> compiled::Route {
+    let replaced = compiled::Action::DirectResponse {
+        status: invalid.0,
+        body: invalid.1.clone(),
+    };
+    let action = match r.action {
+        DraftAction::Invalid => replaced,
+        DraftAction::DirectResponse { status, body } => {
+            compiled::Action::DirectResponse { status, body }
+        }
+        DraftAction::Redirect(redirect) => compiled::Action::Redirect(redirect),
+        DraftAction::Forward(targets) => {
+            let total_weight = targets.iter().map(|(w, _)| *w).sum();
+            let destinations = targets
+                .into_iter()
+                .map(|(weight, target)| compiled::WeightedTarget {
+                    weight,
+                    target: match target {
+                        DraftTarget::Cluster(key) => compiled::Target::Cluster(ids[&key]),
+                        DraftTarget::Invalid => compiled::Target::Invalid {
+                            status: invalid.0,
+                            body: invalid.1.clone(),
+                        },
+                    },
+                })
+                .collect::<Vec<_>>();
+            // A single invalid destination is the whole route: answer it directly.
+            if destinations
+                .iter()
+                .all(|d| matches!(d.target, compiled::Target::Invalid { .. }))
+            {
+                replaced
+            } else {
+                compiled::Action::Forward(compiled::Forward {
+                    destinations,
+                    total_weight,
+                })
+            }
+        }
+    };
+    compiled::Route {
+        origin: r.origin,
+        matcher: r.matcher,
+        action,
+        options: r.options,
+    }
+}
+
+fn kept_cluster_keys<'a>(
+    v: &'a compiled::VirtualHost,
+    served: &'a CompiledConfig,
+) -> impl Iterator<Item = ClusterKey> + 'a {
+    v.routes.iter().flat_map(move |r| match &r.action {
+        compiled::Action::Forward(f) => f
+            .destinations
+            .iter()
+            .filter_map(|d| match d.target {
+                compiled::Target::Cluster(id) => served.clusters.get(id.0).map(|c| c.key.clone()),
+                compiled::Target::Invalid { .. } => None,
+            })
+            .collect::<Vec<_>>(),
+        _ => Vec::new(),
+    })
+}
+
+/// A virtual host kept from the previous configuration, its destinations re-linked to today's
+/// clusters (same upstream and subset, today's endpoints).
+fn relink(
+    v: &compiled::VirtualHost,
+    served: &CompiledConfig,
+    ids: &BTreeMap<ClusterKey, ClusterId>,
+) -> compiled::VirtualHost {
+    let mut out = v.clone();
+    for route in &mut out.routes {
+        if let compiled::Action::Forward(f) = &mut route.action {
+            for d in &mut f.destinations {
+                if let compiled::Target::Cluster(id) = &mut d.target {
+                    if let Some(new) = served.clusters.get(id.0).and_then(|c| ids.get(&c.key)) {
+                        *id = *new;
+                    }
+                }
+            }
+        }
+    }
+    out
 }

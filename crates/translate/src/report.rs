@@ -68,11 +68,17 @@ impl Reports {
     }
 
     pub fn error(&mut self, key: &ResourceKey, message: impl Into<String>) {
-        Report::push_unique(&mut self.0.entry(key.clone()).or_default().errors, message.into());
+        Report::push_unique(
+            &mut self.0.entry(key.clone()).or_default().errors,
+            message.into(),
+        );
     }
 
     pub fn warning(&mut self, key: &ResourceKey, message: impl Into<String>) {
-        Report::push_unique(&mut self.0.entry(key.clone()).or_default().warnings, message.into());
+        Report::push_unique(
+            &mut self.0.entry(key.clone()).or_default().warnings,
+            message.into(),
+        );
     }
 
     pub fn get(&self, key: &ResourceKey) -> Option<&Report> {
@@ -80,7 +86,10 @@ impl Reports {
     }
 
     pub fn state(&self, key: &ResourceKey) -> State {
-        self.0.get(key).map(Report::state).unwrap_or(State::Accepted)
+        self.0
+            .get(key)
+            .map(Report::state)
+            .unwrap_or(State::Accepted)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&ResourceKey, &Report)> {

@@ -1,1 +1,190 @@
-//! (in progress)
+//! Virtual services: domains (and conflicts between them), each one's flattened routes, and the
+//! problems of the route tables it reaches reported on it too.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lockgate_api::{Kind, ResourceKey, Snapshot};
+
+use crate::Reports;
+use crate::delegation::{DraftRoute, Walker};
+use crate::destination;
+
+/// One virtual service, translated but not yet put through the policy.
+#[derive(Debug, Clone)]
+pub(crate) struct DraftHost {
+    pub(crate) key: ResourceKey,
+    pub(crate) domains: Vec<String>,
+    pub(crate) routes: Vec<DraftRoute>,
+    /// An error that makes the whole host unusable (its domains): no route can be served from
+    /// this generation, whatever the policy.
+    pub(crate) host_error: bool,
+    /// Any error, its own or a sub route table's.
+    pub(crate) rejected: bool,
+}
+
+/// Translates every virtual service of `snapshot`, recording every problem in `reports`.
+pub(crate) fn translate_hosts(snapshot: &Snapshot, reports: &mut Reports) -> Vec<DraftHost> {
+    for key in snapshot.route_tables.keys() {
+        reports.touch(&ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
+    }
+    for (key, broken) in &snapshot.undecodable {
+        for e in &broken.errors {
+            reports.error(key, e.clone());
+        }
+    }
+    check_settings(snapshot, reports);
+    destination::check_upstreams_and_endpoints(snapshot, reports);
+    let domain_errors = domain_problems(snapshot);
+
+    let mut hosts = Vec::with_capacity(snapshot.virtual_services.len());
+    let mut reached = BTreeSet::new();
+    for vs in snapshot.virtual_services.values() {
+        let key = ResourceKey::new(
+            Kind::VirtualService,
+            &vs.metadata.namespace,
+            &vs.metadata.name,
+        );
+        reports.touch(&key);
+        let own_domain_errors = domain_errors.get(&key).cloned().unwrap_or_default();
+        for e in &own_domain_errors {
+            reports.error(&key, e.clone());
+        }
+        let mut walker = Walker::new(snapshot, reports, key.clone());
+        let routes = walker.walk(
+            &vs.spec.virtual_host.routes,
+            &key,
+            "spec.virtualHost.routes",
+        );
+        let (sub_problems, own_error) =
+            (std::mem::take(&mut walker.sub_problems), walker.own_error);
+        let mut sub_error = false;
+        for (table, message, is_error) in sub_problems {
+            let text = format!("on sub route table {}: {message}", table.qualified_name());
+            if is_error {
+                sub_error = true;
+                reports.error(&key, text);
+            } else {
+                reports.warning(&key, text);
+            }
+            reached.insert(table);
+        }
+        hosts.push(DraftHost {
+            key,
+            domains: domains_of(vs),
+            routes,
+            host_error: !own_domain_errors.is_empty(),
+            rejected: own_error || sub_error || !own_domain_errors.is_empty(),
+        });
+    }
+    // Route tables no virtual service reaches are still checked, so that a team sees its
+    // mistakes before the table is wired in (and `lockgate validate` works on one file).
+    for ((namespace, name), table) in &snapshot.route_tables {
+        let key = ResourceKey::new(Kind::RouteTable, namespace, name);
+        let reached_cleanly = hosts.iter().any(|h| {
+            h.routes
+                .iter()
+                .any(|r| r.origin.contains(&format!("> {namespace}.{name}/")))
+        });
+        if reached.contains(&key) || reached_cleanly {
+            continue;
+        }
+        let mut walker = Walker::new(snapshot, reports, key.clone());
+        walker.walk(&table.spec.routes, &key, "spec.routes");
+    }
+    hosts
+}
+
+fn domains_of(vs: &lockgate_api::VirtualService) -> Vec<String> {
+    let domains = &vs.spec.virtual_host.domains;
+    if domains.is_empty() {
+        vec!["*".to_string()]
+    } else {
+        domains.iter().map(|d| d.to_ascii_lowercase()).collect()
+    }
+}
+
+/// Invalid domains, and domains claimed by more than one virtual service (an error on each).
+fn domain_problems(snapshot: &Snapshot) -> BTreeMap<ResourceKey, Vec<String>> {
+    let mut problems: BTreeMap<ResourceKey, Vec<String>> = BTreeMap::new();
+    let mut claims: BTreeMap<String, Vec<ResourceKey>> = BTreeMap::new();
+    for vs in snapshot.virtual_services.values() {
+        let key = ResourceKey::new(
+            Kind::VirtualService,
+            &vs.metadata.namespace,
+            &vs.metadata.name,
+        );
+        for (i, domain) in domains_of(vs).into_iter().enumerate() {
+            if let Some(reason) = domain_problem(&domain) {
+                problems
+                    .entry(key.clone())
+                    .or_default()
+                    .push(format!("spec.virtualHost.domains[{i}]: {reason}"));
+            }
+            let owners = claims.entry(domain).or_default();
+            if !owners.contains(&key) {
+                owners.push(key.clone());
+            }
+        }
+    }
+    for (domain, owners) in claims {
+        if owners.len() < 2 {
+            continue;
+        }
+        for owner in &owners {
+            let others: Vec<String> = owners
+                .iter()
+                .filter(|o| *o != owner)
+                .map(|o| o.qualified_name())
+                .collect();
+            problems.entry(owner.clone()).or_default().push(format!(
+                "domain conflict: domain {domain:?} is also claimed by virtual service {}",
+                others.join(", ")
+            ));
+        }
+    }
+    problems
+}
+
+fn domain_problem(domain: &str) -> Option<String> {
+    if domain == "*" {
+        return None;
+    }
+    let host = domain
+        .strip_prefix("*.")
+        .map(|rest| rest.to_string())
+        .unwrap_or_else(|| domain.to_string());
+    let (name, port) = match host.rsplit_once(':') {
+        Some((name, port)) => (name.to_string(), Some(port.to_string())),
+        None => (host.clone(), None),
+    };
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    let name_ok = !name.is_empty()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if name_ok && port_ok {
+        None
+    } else {
+        Some(format!(
+            "{domain:?} is not a domain: use host names like \"example.com\", \"*.example.com\" or \"*\""
+        ))
+    }
+}
+
+fn check_settings(snapshot: &Snapshot, reports: &mut Reports) {
+    let s = &snapshot.settings;
+    let key = ResourceKey::new(Kind::Settings, &s.metadata.namespace, &s.metadata.name);
+    reports.touch(&key);
+    let policy = &s.spec.gloo.invalid_config_policy;
+    if let Some(code) = policy.invalid_route_response_code {
+        if !(100..=599).contains(&code) {
+            reports.error(&key, format!("spec.gloo.invalidConfigPolicy.invalidRouteResponseCode: {code} is not an HTTP status (100-599); 404 is used"));
+        }
+    }
+}
