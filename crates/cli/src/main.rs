@@ -1,1 +1,79 @@
-fn main() {}
+//! `lockgate`: the gateway (`serve`) and the commands that drive it.
+//!
+//! This binary is thin on purpose: the work happens in the library crates, and every module
+//! here either parses flags, talks to the admin API, or prints for people.
+
+mod client;
+mod commands;
+mod echo;
+mod output;
+// serve.rs keeps a `pub` surface: its owner shapes it as a future library API.
+#[allow(unreachable_pub)]
+mod serve;
+mod sources;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::ClientError;
+
+/// An API gateway for many teams sharing one domain, speaking Gloo Edge's resources.
+#[derive(Debug, Parser)]
+#[command(name = "lockgate", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the gateway: proxy listener, admin API, and the embedded store (or --config-dir).
+    Serve(serve::ServeArgs),
+    /// Run the gateway with four echo backends and the seed's canary configuration, for trying.
+    Demo(commands::demo::DemoArgs),
+    /// Create or replace resources from files, like kubectl apply.
+    Apply(commands::apply::ApplyArgs),
+    /// Delete the resources of files, or one resource by kind and name.
+    Delete(commands::delete::DeleteArgs),
+    /// Show resources and their state.
+    Get(commands::get::GetArgs),
+    /// Change a resource with a JSON merge patch.
+    Patch(commands::patch::PatchArgs),
+    /// Report every resource that is not Accepted, like glooctl check.
+    Check(commands::check::CheckArgs),
+    /// Where the proxy answers.
+    #[command(subcommand)]
+    Proxy(commands::proxy::ProxyCommand),
+    /// Validate resource files offline, without a gateway.
+    Validate(commands::validate::ValidateArgs),
+    /// A tiny HTTP server answering TEXT to every request, for demos and tests.
+    Echo(echo::EchoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run_blocking(args).map(|()| ExitCode::SUCCESS),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Apply(args) => commands::apply::run(args),
+        Command::Delete(args) => commands::delete::run(args),
+        Command::Get(args) => commands::get::run(args),
+        Command::Patch(args) => commands::patch::run(args),
+        Command::Check(args) => commands::check::run(args),
+        Command::Proxy(command) => commands::proxy::run(command),
+        Command::Validate(args) => commands::validate::run(args),
+        Command::Echo(args) => echo::run(args).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            match error.downcast_ref::<ClientError>() {
+                // Already worded for the terminal, kubectl-style.
+                Some(client_error) => eprintln!("{client_error}"),
+                None => eprintln!("error: {error:#}"),
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

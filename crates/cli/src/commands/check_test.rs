@@ -1,0 +1,85 @@
+use super::*;
+
+fn report(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    state: &str,
+    reasons: &[&str],
+) -> ResourceReport {
+    ResourceReport {
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+        state: state.into(),
+        reasons: reasons.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+#[test]
+fn a_clean_gateway_says_so_in_every_section() {
+    let (text, clean) = render(&[]);
+    assert!(clean);
+    assert_eq!(
+        text,
+        "Checking settings... OK\n\
+         Checking upstreams... OK\n\
+         Checking endpoints... OK\n\
+         Checking virtual services... OK\n\
+         Checking route tables... OK\n\
+         No problems detected.\n"
+    );
+}
+
+#[test]
+fn each_problem_is_listed_with_its_namespace_name_and_every_reason() {
+    let typo = "Route Warning: InvalidDestinationWarning. Reason: *v1.Upstream {gloo-system.echo-typo} not found";
+    let problems = [
+        report("RouteTable", "echo", "echo-routes", "Rejected", &[typo]),
+        report(
+            "VirtualService",
+            "gloo-system",
+            "app",
+            "Rejected",
+            &[&format!("on sub route table echo.echo-routes: {typo}")],
+        ),
+        report(
+            "RouteTable",
+            "foxtrot",
+            "foxtrot-routes",
+            "Warning",
+            &["warning: child route dropped"],
+        ),
+    ];
+    let (text, clean) = render(&problems);
+    assert!(!clean);
+    assert_eq!(
+        text,
+        format!(
+            "Checking settings... OK\n\
+             Checking upstreams... OK\n\
+             Checking endpoints... OK\n\
+             Checking virtual services... 1 Errors!\n\
+             \x20 VirtualService gloo-system app: Rejected\n\
+             \x20   on sub route table echo.echo-routes: {typo}\n\
+             Checking route tables... 1 Errors! 1 Warnings!\n\
+             \x20 RouteTable echo echo-routes: Rejected\n\
+             \x20   {typo}\n\
+             \x20 RouteTable foxtrot foxtrot-routes: Warning\n\
+             \x20   warning: child route dropped\n\
+             Problems detected!\n"
+        )
+    );
+}
+
+#[test]
+fn a_kind_this_client_does_not_know_still_shows() {
+    let (text, clean) = render(&[report("Canary", "echo", "echo", "Rejected", &["bad"])]);
+    assert!(!clean);
+    assert!(
+        text.contains(
+            "Checking other resources... 1 Errors!\n  Canary echo echo: Rejected\n    bad\n"
+        ),
+        "{text}"
+    );
+}
