@@ -146,3 +146,16 @@ fn kubectl_metadata_is_tolerated() {
     let doc = one("apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: u, namespace: n, uid: x, creationTimestamp: '2020-01-01T00:00:00Z'}\nstatus: {state: 1}\n").unwrap();
     assert!(matches!(doc, Document::Resource(Resource::Upstream(_))));
 }
+
+#[test]
+fn duplicate_keys_are_errors_not_silently_merged() {
+    let docs = decode_documents(
+        "apiVersion: gloo.solo.io/v1\nkind: Endpoint\nmetadata: {name: e, namespace: n}\nspec: {address: 127.0.0.1, port: 1, port: 2}\n",
+    );
+    let err = docs[0].as_ref().unwrap_err();
+    assert!(
+        err.message.contains("duplicate key `port`"),
+        "{}",
+        err.message
+    );
+}
