@@ -1,1 +1,262 @@
+//! Where lockgate's resources live.
+//!
+//! Every back end offers the same revisioned list-and-watch, the shape an etcd back end has:
+//! [`Store::list`] returns everything with the revision it was read at, and
+//! [`Store::watch`] yields every change after a revision, or [`WatchEvent::Relist`] when that
+//! history is no longer kept. The controller lists once, then watches; it never needs to know
+//! which back end it talks to, and the translator only ever sees [`lockgate_api::Resource`]s.
+//!
+//! - [`EmbeddedStore`]: a redb database under the state directory, the default. Every
+//!   acknowledged write is committed durably before the call returns.
+//! - [`DirStore`]: a directory of YAML files, read-only to the API, watched for changes (GitOps).
+//!
+//! The store owns `metadata.resourceVersion` (the revision of the object's last stored write)
+//! and `metadata.generation` (1 on creation, +1 whenever the spec changes). Statuses are the
+//! controller's to write ([`Store::put_statuses`]); a client's `status` is never stored.
 
+mod blob_dir;
+mod dir;
+mod embedded;
+mod event_log;
+mod record;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use lockgate_api::{Kind, Resource, ResourceKey, Undecodable};
+
+pub use dir::{DirStore, DirStoreOptions};
+pub use embedded::EmbeddedStore;
+pub use event_log::Watch;
+pub use record::{set_status, status_of};
+
+/// A point in the store's history. Every stored write moves it forward by one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Revision(pub u64);
+
+impl Revision {
+    pub fn next(self) -> Revision {
+        Revision(self.0 + 1)
+    }
+
+    /// The revision as `metadata.resourceVersion` spells it.
+    pub fn as_resource_version(self) -> String {
+        self.0.to_string()
+    }
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Everything in the store at one revision.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub resources: Vec<Resource>,
+    /// Resources known to exist that do not decode (a file with a typo in a watched directory).
+    /// The translator treats them as present and invalid.
+    pub undecodable: Vec<(ResourceKey, Undecodable)>,
+    pub revision: Revision,
+}
+
+/// One change, in revision order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    /// Created or replaced (also when only the status changed).
+    Put {
+        resource: Resource,
+        revision: Revision,
+    },
+    /// The resource exists but no longer decodes; what it was before is gone.
+    PutUndecodable {
+        key: ResourceKey,
+        undecodable: Undecodable,
+        revision: Revision,
+    },
+    Delete {
+        key: ResourceKey,
+        revision: Revision,
+    },
+    /// The history after the watched revision is gone: list again and watch from there.
+    Relist,
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutResult {
+    Created,
+    /// Stored with a new revision; the generation grew if the spec changed.
+    Configured,
+    /// Spec, labels and annotations are what was stored already: nothing written.
+    Unchanged,
+}
+
+impl PutResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PutResult::Created => "created",
+            PutResult::Configured => "configured",
+            PutResult::Unchanged => "unchanged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PutOutcome {
+    pub result: PutResult,
+    /// The resource as stored, with its resourceVersion, generation and status.
+    pub resource: Resource,
+}
+
+/// Which back end a store is, for `/info`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Embedded,
+    Dir,
+}
+
+impl StoreKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreKind::Embedded => "embedded",
+            StoreKind::Dir => "dir",
+        }
+    }
+}
+
+/// A problem with the source itself rather than with one resource: a file of a watched
+/// directory that is not valid YAML and never defined anything, or a resource defined twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceProblem {
+    /// The file, relative to the watched directory.
+    pub file: PathBuf,
+    /// The resource concerned, when known.
+    pub resource: Option<ResourceKey>,
+    pub message: String,
+}
+
+impl fmt::Display for SourceProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(ResourceKey),
+    #[error(
+        "{key}: the object has been modified (resourceVersion {expected} was sent, the stored one is {}): read it again and reapply your change",
+        actual.as_deref().unwrap_or("absent: the object does not exist")
+    )]
+    Conflict {
+        key: ResourceKey,
+        expected: String,
+        actual: Option<String>,
+    },
+    #[error(
+        "this gateway serves the read-only directory {}: change the files there instead",
+        .0.display()
+    )]
+    ReadOnly(PathBuf),
+    #[error(
+        "the store at {path} is in use by another lockgate process: stop it or pick another --state-dir"
+    )]
+    InUse { path: PathBuf },
+    #[error("store database error: {0}")]
+    Database(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the stored record of {key} is damaged: {message}")]
+    Corrupt { key: String, message: String },
+}
+
+impl StoreError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The store every back end implements. All methods are cancel-safe in the sense that matters:
+/// a write either completed durably (and its result was or would have been returned) or left
+/// nothing behind.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn kind(&self) -> StoreKind;
+
+    /// Everything, with the revision it was read at.
+    async fn list(&self) -> Result<Listing, StoreError>;
+
+    /// The resources of one kind, in one namespace or all, sorted by namespace and name.
+    async fn list_kind(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let mut out: Vec<Resource> = self
+            .list()
+            .await?
+            .resources
+            .into_iter()
+            .filter(|r| r.kind() == kind)
+            .filter(|r| namespace.is_none_or(|ns| r.metadata().namespace == ns))
+            .collect();
+        out.sort_by(|a, b| {
+            let (a, b) = (a.metadata(), b.metadata());
+            (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name))
+        });
+        Ok(out)
+    }
+
+    /// The current revision.
+    async fn revision(&self) -> Result<Revision, StoreError>;
+
+    /// Every change after `from`. Watching from a revision older than the kept history yields
+    /// [`WatchEvent::Relist`] first.
+    async fn watch(&self, from: Revision) -> Result<Watch, StoreError>;
+
+    async fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError>;
+
+    /// Creates or replaces `resource`. With `expected_resource_version`, the stored object must
+    /// have exactly that resourceVersion (and must exist), else [`StoreError::Conflict`]. The
+    /// resource's own resourceVersion, generation and status are ignored: the store sets them.
+    async fn put(
+        &self,
+        resource: Resource,
+        expected_resource_version: Option<&str>,
+    ) -> Result<PutOutcome, StoreError>;
+
+    /// Deletes a resource and returns it as it was stored.
+    async fn delete(
+        &self,
+        key: &ResourceKey,
+        expected_resource_version: Option<&str>,
+    ) -> Result<Resource, StoreError>;
+
+    /// Writes statuses (all at once, in one durable transaction where the back end has them).
+    /// Statuses of resources that no longer exist are skipped; an unchanged status is not
+    /// written again.
+    async fn put_statuses(
+        &self,
+        statuses: Vec<(ResourceKey, serde_json::Value)>,
+    ) -> Result<(), StoreError>;
+
+    /// A small named blob of the controller's own state (the persisted policy state).
+    async fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+
+    /// Problems with the source that are not any resource's (see [`SourceProblem`]).
+    fn problems(&self) -> Vec<SourceProblem> {
+        Vec::new()
+    }
+}

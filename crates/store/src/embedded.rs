@@ -1,0 +1,449 @@
+//! The embedded store: one redb database file under the state directory.
+//!
+//! redb commits are copy-on-write with a checksummed root switched atomically, and every write
+//! here commits with `Durability::Immediate` (fsync) before it is acknowledged, so a kill -9 at
+//! any moment loses no acknowledged write and never leaves a torn record. Writes are serialised
+//! by one lock held across the transaction and the append to the event log, so events reach
+//! watchers in revision order.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use lockgate_api::{Kind, Resource, ResourceKey, Settings};
+use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
+
+use crate::event_log::EventLog;
+use crate::record::{decode, encode, next_generation, same_content, set_status, status_of};
+use crate::{
+    Listing, PutOutcome, PutResult, Revision, SourceProblem, Store, StoreError, StoreKind, Watch,
+    WatchEvent,
+};
+
+/// `Kind/namespace/name` → record (see `record.rs`).
+const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources");
+/// `revision`, `seeded`.
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
+
+const REVISION: &str = "revision";
+const SEEDED: &str = "seeded";
+
+/// See the module documentation. Cheap to clone.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Database,
+    path: PathBuf,
+    log: Arc<EventLog>,
+    writer: Mutex<()>,
+    /// Records that no longer decode (e.g. written by a newer lockgate), reported by `/check`.
+    damaged: Mutex<Vec<SourceProblem>>,
+}
+
+fn db_error(err: impl Into<redb::Error>) -> StoreError {
+    StoreError::Database(err.into().to_string())
+}
+
+fn storage_key(key: &ResourceKey) -> String {
+    format!("{}/{}/{}", key.kind, key.namespace, key.name)
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the database at `path`. On first creation the store holds Settings
+    /// `gloo-system.default` with Gloo's defaults.
+    pub fn open(path: impl AsRef<Path>) -> Result<EmbeddedStore, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
+        }
+        let db = Database::create(&path).map_err(|err| match err {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
+            other => StoreError::Database(format!("{}: {other}", path.display())),
+        })?;
+        let revision = initialise(&db)?;
+        Ok(EmbeddedStore {
+            inner: Arc::new(Inner {
+                db,
+                path,
+                log: EventLog::new(revision),
+                writer: Mutex::new(()),
+                damaged: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|e| StoreError::Database(format!("store task failed: {e}")))?
+    }
+}
+
+/// Creates the tables and, the first time, the default Settings. Returns the current revision.
+fn initialise(db: &Database) -> Result<Revision, StoreError> {
+    let txn = begin_durable(db)?;
+    let revision = {
+        let mut meta = txn.open_table(META).map_err(db_error)?;
+        let mut resources = txn.open_table(RESOURCES).map_err(db_error)?;
+        txn.open_table(BLOBS).map_err(db_error)?;
+        let mut revision = read_revision(&meta)?;
+        let seeded = meta.get(SEEDED).map_err(db_error)?.is_some();
+        if !seeded {
+            revision = revision.next();
+            let mut settings = Resource::Settings(Settings::default());
+            let meta_of = settings.metadata_mut();
+            meta_of.resource_version = Some(revision.as_resource_version());
+            meta_of.generation = Some(1);
+            let key = storage_key(&settings.key());
+            resources
+                .insert(key.as_str(), encode(&settings).as_slice())
+                .map_err(db_error)?;
+            meta.insert(REVISION, revision.0).map_err(db_error)?;
+            meta.insert(SEEDED, 1).map_err(db_error)?;
+        }
+        revision
+    };
+    txn.commit().map_err(db_error)?;
+    Ok(revision)
+}
+
+fn begin_durable(db: &Database) -> Result<WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().map_err(db_error)?;
+    txn.set_durability(Durability::Immediate);
+    Ok(txn)
+}
+
+fn read_revision(meta: &impl ReadableTable<&'static str, u64>) -> Result<Revision, StoreError> {
+    Ok(Revision(
+        meta.get(REVISION)
+            .map_err(db_error)?
+            .map(|v| v.value())
+            .unwrap_or(0),
+    ))
+}
+
+impl Inner {
+    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn note_damaged(&self, err: &StoreError) {
+        tracing::warn!(path = %self.path.display(), "{err}");
+        let mut damaged = self.damaged.lock().unwrap_or_else(|p| p.into_inner());
+        let problem = SourceProblem {
+            file: self.path.clone(),
+            resource: None,
+            message: err.to_string(),
+        };
+        if !damaged.contains(&problem) {
+            damaged.push(problem);
+        }
+    }
+
+    /// Decodes a stored record; a damaged one is reported and treated as absent.
+    fn decode_or_report(&self, key: &str, bytes: &[u8]) -> Option<Resource> {
+        decode(key, bytes)
+            .map_err(|err| self.note_damaged(&err))
+            .ok()
+    }
+
+    fn put(
+        &self,
+        mut resource: Resource,
+        expected: Option<String>,
+    ) -> Result<PutOutcome, StoreError> {
+        let key = resource.key();
+        let skey = storage_key(&key);
+        let _writer = self.lock_writer();
+        let txn = begin_durable(&self.db)?;
+        let (result, revision) = {
+            let mut table = txn.open_table(RESOURCES).map_err(db_error)?;
+            let mut meta = txn.open_table(META).map_err(db_error)?;
+            let existing = match table.get(skey.as_str()).map_err(db_error)? {
+                Some(bytes) => self.decode_or_report(&skey, bytes.value()),
+                None => None,
+            };
+            check_expected(&key, existing.as_ref(), expected.as_deref())?;
+            if let Some(existing) = existing.as_ref().filter(|e| same_content(e, &resource)) {
+                let existing = existing.clone();
+                drop((table, meta));
+                txn.abort().map_err(db_error)?;
+                return Ok(PutOutcome {
+                    result: PutResult::Unchanged,
+                    resource: existing,
+                });
+            }
+            let revision = read_revision(&meta)?.next();
+            let generation = next_generation(existing.as_ref(), &resource);
+            let metadata = resource.metadata_mut();
+            metadata.resource_version = Some(revision.as_resource_version());
+            metadata.generation = Some(generation);
+            // The status belongs to the controller: keep what it wrote.
+            set_status(
+                &mut resource,
+                existing.as_ref().and_then(status_of).cloned(),
+            );
+            table
+                .insert(skey.as_str(), encode(&resource).as_slice())
+                .map_err(db_error)?;
+            meta.insert(REVISION, revision.0).map_err(db_error)?;
+            let result = if existing.is_some() {
+                PutResult::Configured
+            } else {
+                PutResult::Created
+            };
+            (result, revision)
+        };
+        txn.commit().map_err(db_error)?;
+        self.log.append(WatchEvent::Put {
+            resource: resource.clone(),
+            revision,
+        });
+        Ok(PutOutcome { result, resource })
+    }
+
+    fn delete(&self, key: &ResourceKey, expected: Option<String>) -> Result<Resource, StoreError> {
+        let skey = storage_key(key);
+        let _writer = self.lock_writer();
+        let txn = begin_durable(&self.db)?;
+        let (existing, revision) = {
+            let mut table = txn.open_table(RESOURCES).map_err(db_error)?;
+            let mut meta = txn.open_table(META).map_err(db_error)?;
+            let Some(bytes) = table.remove(skey.as_str()).map_err(db_error)? else {
+                return Err(StoreError::NotFound(key.clone()));
+            };
+            // A damaged record cannot be shown, so it cannot be deleted through the API
+            // either; the transaction is dropped, which aborts it.
+            let existing = decode(&skey, bytes.value())?;
+            drop(bytes);
+            check_expected(key, Some(&existing), expected.as_deref())?;
+            let revision = read_revision(&meta)?.next();
+            meta.insert(REVISION, revision.0).map_err(db_error)?;
+            (existing, revision)
+        };
+        txn.commit().map_err(db_error)?;
+        self.log.append(WatchEvent::Delete {
+            key: key.clone(),
+            revision,
+        });
+        Ok(existing)
+    }
+
+    fn put_statuses(
+        &self,
+        statuses: Vec<(ResourceKey, serde_json::Value)>,
+    ) -> Result<(), StoreError> {
+        let _writer = self.lock_writer();
+        let txn = begin_durable(&self.db)?;
+        let mut events = Vec::new();
+        {
+            let mut table = txn.open_table(RESOURCES).map_err(db_error)?;
+            let mut meta = txn.open_table(META).map_err(db_error)?;
+            let mut revision = read_revision(&meta)?;
+            for (key, status) in statuses {
+                let skey = storage_key(&key);
+                let existing = match table.get(skey.as_str()).map_err(db_error)? {
+                    Some(bytes) => self.decode_or_report(&skey, bytes.value()),
+                    None => None,
+                };
+                let Some(mut resource) = existing else {
+                    continue;
+                };
+                if status_of(&resource) == Some(&status) {
+                    continue;
+                }
+                revision = revision.next();
+                resource.metadata_mut().resource_version = Some(revision.as_resource_version());
+                set_status(&mut resource, Some(status));
+                table
+                    .insert(skey.as_str(), encode(&resource).as_slice())
+                    .map_err(db_error)?;
+                events.push(WatchEvent::Put { resource, revision });
+            }
+            if events.is_empty() {
+                drop((table, meta));
+                txn.abort().map_err(db_error)?;
+                return Ok(());
+            }
+            meta.insert(REVISION, revision.0).map_err(db_error)?;
+        }
+        txn.commit().map_err(db_error)?;
+        for event in events {
+            self.log.append(event);
+        }
+        Ok(())
+    }
+
+    fn scan(&self, prefix: Option<String>) -> Result<(Vec<Resource>, Revision), StoreError> {
+        let txn = self.db.begin_read().map_err(db_error)?;
+        let table = txn.open_table(RESOURCES).map_err(db_error)?;
+        let meta = txn.open_table(META).map_err(db_error)?;
+        let revision = read_revision(&meta)?;
+        let range = match &prefix {
+            // Names never contain '/', and '0' is the character after it.
+            Some(prefix) => {
+                let end = format!("{}0", prefix.trim_end_matches('/'));
+                table.range(prefix.as_str()..end.as_str())
+            }
+            None => table.range::<&str>(..),
+        }
+        .map_err(db_error)?;
+        let mut out = Vec::new();
+        for entry in range {
+            let (key, value) = entry.map_err(db_error)?;
+            if let Some(resource) = self.decode_or_report(key.value(), value.value()) {
+                out.push(resource);
+            }
+        }
+        Ok((out, revision))
+    }
+}
+
+fn check_expected(
+    key: &ResourceKey,
+    existing: Option<&Resource>,
+    expected: Option<&str>,
+) -> Result<(), StoreError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let actual = existing.and_then(|r| r.metadata().resource_version.clone());
+    if actual.as_deref() == Some(expected) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            key: key.clone(),
+            expected: expected.to_string(),
+            actual,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Embedded
+    }
+
+    async fn list(&self) -> Result<Listing, StoreError> {
+        let (resources, revision) = self.blocking(|inner| inner.scan(None)).await?;
+        Ok(Listing {
+            resources,
+            undecodable: Vec::new(),
+            revision,
+        })
+    }
+
+    async fn list_kind(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let prefix = match namespace {
+            Some(ns) => format!("{kind}/{ns}/"),
+            None => format!("{kind}/"),
+        };
+        // Keys sort by kind, namespace, name: the range is already in the promised order.
+        Ok(self
+            .blocking(move |inner| inner.scan(Some(prefix)))
+            .await?
+            .0)
+    }
+
+    async fn revision(&self) -> Result<Revision, StoreError> {
+        Ok(self.inner.log.current())
+    }
+
+    async fn watch(&self, from: Revision) -> Result<Watch, StoreError> {
+        Ok(self.inner.log.watch(from))
+    }
+
+    async fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
+        let skey = storage_key(key);
+        self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(db_error)?;
+            let table = txn.open_table(RESOURCES).map_err(db_error)?;
+            let found = table.get(skey.as_str()).map_err(db_error)?;
+            Ok(found.and_then(|bytes| inner.decode_or_report(&skey, bytes.value())))
+        })
+        .await
+    }
+
+    async fn put(
+        &self,
+        resource: Resource,
+        expected_resource_version: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
+        let expected = expected_resource_version.map(str::to_string);
+        self.blocking(move |inner| inner.put(resource, expected))
+            .await
+    }
+
+    async fn delete(
+        &self,
+        key: &ResourceKey,
+        expected_resource_version: Option<&str>,
+    ) -> Result<Resource, StoreError> {
+        let key = key.clone();
+        let expected = expected_resource_version.map(str::to_string);
+        self.blocking(move |inner| inner.delete(&key, expected))
+            .await
+    }
+
+    async fn put_statuses(
+        &self,
+        statuses: Vec<(ResourceKey, serde_json::Value)>,
+    ) -> Result<(), StoreError> {
+        if statuses.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |inner| inner.put_statuses(statuses))
+            .await
+    }
+
+    async fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let name = name.to_string();
+        self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(db_error)?;
+            let table = txn.open_table(BLOBS).map_err(db_error)?;
+            let found = table.get(name.as_str()).map_err(db_error)?;
+            Ok(found.map(|bytes| bytes.value().to_vec()))
+        })
+        .await
+    }
+
+    async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        let name = name.to_string();
+        self.blocking(move |inner| {
+            let txn = begin_durable(&inner.db)?;
+            {
+                let mut table = txn.open_table(BLOBS).map_err(db_error)?;
+                table
+                    .insert(name.as_str(), bytes.as_slice())
+                    .map_err(db_error)?;
+            }
+            txn.commit().map_err(db_error)
+        })
+        .await
+    }
+
+    fn problems(&self) -> Vec<SourceProblem> {
+        self.inner
+            .damaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}

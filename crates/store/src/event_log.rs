@@ -1,0 +1,179 @@
+//! The recent history of changes, from which watches are served.
+//!
+//! Both local back ends keep the last few thousand events in memory. A watcher that falls
+//! further behind (or watches from before the process started) gets `Relist`, exactly as an
+//! etcd watcher gets after a compaction, so consumers handle one protocol for every back end.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use crate::{Revision, WatchEvent};
+
+const DEFAULT_CAPACITY: usize = 4096;
+
+pub(crate) struct EventLog {
+    inner: Mutex<Inner>,
+    latest: watch::Sender<Revision>,
+}
+
+struct Inner {
+    /// Events in revision order; all have a revision > `horizon`.
+    events: VecDeque<WatchEvent>,
+    /// Every change up to and including this revision may be missing from `events`.
+    horizon: Revision,
+    current: Revision,
+    capacity: usize,
+}
+
+impl EventLog {
+    /// A log whose history starts at `current`: nothing before it can be replayed.
+    pub(crate) fn new(current: Revision) -> Arc<EventLog> {
+        EventLog::with_capacity(current, DEFAULT_CAPACITY)
+    }
+
+    pub(crate) fn with_capacity(current: Revision, capacity: usize) -> Arc<EventLog> {
+        let (latest, _) = watch::channel(current);
+        Arc::new(EventLog {
+            inner: Mutex::new(Inner {
+                events: VecDeque::new(),
+                horizon: current,
+                current,
+                capacity: capacity.max(1),
+            }),
+            latest,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave the deque inconsistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn current(&self) -> Revision {
+        self.lock().current
+    }
+
+    /// Records an event. Callers append in revision order (they hold their write lock).
+    pub(crate) fn append(&self, event: WatchEvent) {
+        let revision = match &event {
+            WatchEvent::Put { revision, .. }
+            | WatchEvent::PutUndecodable { revision, .. }
+            | WatchEvent::Delete { revision, .. } => *revision,
+            WatchEvent::Relist => return,
+        };
+        {
+            let mut inner = self.lock();
+            inner.events.push_back(event);
+            inner.current = inner.current.max(revision);
+            while inner.events.len() > inner.capacity {
+                if let Some(dropped) = inner.events.pop_front() {
+                    inner.horizon = revision_of(&dropped).unwrap_or(inner.horizon);
+                }
+            }
+        }
+        self.latest.send_replace(revision);
+    }
+
+    pub(crate) fn watch(self: &Arc<Self>, from: Revision) -> Watch {
+        Watch {
+            log: Arc::clone(self),
+            cursor: from,
+            latest: self.latest.subscribe(),
+        }
+    }
+}
+
+fn revision_of(event: &WatchEvent) -> Option<Revision> {
+    match event {
+        WatchEvent::Put { revision, .. }
+        | WatchEvent::PutUndecodable { revision, .. }
+        | WatchEvent::Delete { revision, .. } => Some(*revision),
+        WatchEvent::Relist => None,
+    }
+}
+
+/// A stream of changes after a revision. See [`crate::Store::watch`].
+pub struct Watch {
+    log: Arc<EventLog>,
+    cursor: Revision,
+    latest: watch::Receiver<Revision>,
+}
+
+impl Watch {
+    /// The next change, waiting for one. After [`WatchEvent::Relist`] the watch continues from
+    /// the current revision, but the consumer should list again (it missed changes).
+    pub async fn next(&mut self) -> WatchEvent {
+        loop {
+            // Mark what we are about to read as seen before reading it, so that an append
+            // between the read and the wait still wakes us.
+            self.latest.borrow_and_update();
+            if let Some(event) = self.poll() {
+                return event;
+            }
+            if self.latest.changed().await.is_err() {
+                // The store is gone; nothing more will ever happen.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    fn poll(&mut self) -> Option<WatchEvent> {
+        let inner = self.log.lock();
+        if self.cursor < inner.horizon {
+            self.cursor = inner.current;
+            return Some(WatchEvent::Relist);
+        }
+        // Events are in revision order: skip what the cursor has seen.
+        let index = inner
+            .events
+            .partition_point(|e| revision_of(e).is_some_and(|r| r <= self.cursor));
+        let event = inner.events.get(index)?.clone();
+        if let Some(revision) = revision_of(&event) {
+            self.cursor = revision;
+        }
+        Some(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lockgate_api::{Kind, ResourceKey};
+
+    use super::*;
+
+    fn delete(n: u64) -> WatchEvent {
+        WatchEvent::Delete {
+            key: ResourceKey::new(Kind::Upstream, "ns", format!("u{n}")),
+            revision: Revision(n),
+        }
+    }
+
+    #[tokio::test]
+    async fn replays_from_a_revision_then_waits_for_new_events() {
+        let log = EventLog::new(Revision(10));
+        log.append(delete(11));
+        log.append(delete(12));
+        let mut watch = log.watch(Revision(11));
+        assert_eq!(watch.next().await, delete(12));
+        let writer = Arc::clone(&log);
+        let waiter = tokio::spawn(async move { watch.next().await });
+        tokio::task::yield_now().await;
+        writer.append(delete(13));
+        assert_eq!(waiter.await.ok(), Some(delete(13)));
+    }
+
+    #[tokio::test]
+    async fn watching_from_before_the_history_asks_for_a_relist() {
+        let log = EventLog::with_capacity(Revision(0), 2);
+        for n in 1..=4 {
+            log.append(delete(n));
+        }
+        let mut stale = log.watch(Revision(1));
+        assert_eq!(stale.next().await, WatchEvent::Relist);
+        let mut fresh = log.watch(Revision(2));
+        assert_eq!(fresh.next().await, delete(3));
+        assert_eq!(fresh.next().await, delete(4));
+    }
+}

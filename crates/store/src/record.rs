@@ -1,0 +1,84 @@
+//! How a resource is kept: its JSON (with the metadata the store owns) plus the status the
+//! controller wrote, which the API types do not serialise (a client's status is never input).
+
+use lockgate_api::{Document, Resource, decode_value};
+use serde_json::{Value, json};
+
+use crate::StoreError;
+
+/// The status written on a resource, if any.
+pub fn status_of(resource: &Resource) -> Option<&Value> {
+    match resource {
+        Resource::Upstream(r) => r.status.as_ref(),
+        Resource::Endpoint(r) => r.status.as_ref(),
+        Resource::VirtualService(r) => r.status.as_ref(),
+        Resource::RouteTable(r) => r.status.as_ref(),
+        Resource::Settings(r) => r.status.as_ref(),
+    }
+}
+
+pub fn set_status(resource: &mut Resource, status: Option<Value>) {
+    let slot = match resource {
+        Resource::Upstream(r) => &mut r.status,
+        Resource::Endpoint(r) => &mut r.status,
+        Resource::VirtualService(r) => &mut r.status,
+        Resource::RouteTable(r) => &mut r.status,
+        Resource::Settings(r) => &mut r.status,
+    };
+    *slot = status;
+}
+
+/// Whether storing `new` over `old` changes anything a client wrote: spec, labels or
+/// annotations. Everything else in metadata is the store's.
+pub(crate) fn same_content(old: &Resource, new: &Resource) -> bool {
+    let (a, b) = (old.metadata(), new.metadata());
+    a.labels == b.labels && a.annotations == b.annotations && old.spec_json() == new.spec_json()
+}
+
+/// The generation `new` gets when it replaces `old` (or is created, when `old` is `None`).
+pub(crate) fn next_generation(old: Option<&Resource>, new: &Resource) -> i64 {
+    match old {
+        None => 1,
+        Some(old) => {
+            let generation = old.metadata().generation.unwrap_or(1);
+            if old.spec_json() == new.spec_json() {
+                generation
+            } else {
+                generation + 1
+            }
+        }
+    }
+}
+
+pub(crate) fn encode(resource: &Resource) -> Vec<u8> {
+    let record = json!({
+        "object": resource.to_json(),
+        "status": status_of(resource),
+    });
+    // Serialising a JSON value to bytes cannot fail.
+    serde_json::to_vec(&record).unwrap_or_default()
+}
+
+pub(crate) fn decode(key: &str, bytes: &[u8]) -> Result<Resource, StoreError> {
+    let corrupt = |message: String| StoreError::Corrupt {
+        key: key.to_string(),
+        message,
+    };
+    let mut record: Value = serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+    let status = match record.get_mut("status").map(Value::take) {
+        None | Some(Value::Null) => None,
+        Some(status) => Some(status),
+    };
+    let object = record
+        .get_mut("object")
+        .map(Value::take)
+        .ok_or_else(|| corrupt("no object in the record".into()))?;
+    match decode_value(object) {
+        Ok(Document::Resource(mut resource)) => {
+            set_status(&mut resource, status);
+            Ok(resource)
+        }
+        Ok(Document::Skipped(skipped)) => Err(corrupt(skipped.to_string())),
+        Err(err) => Err(corrupt(err.to_string())),
+    }
+}
