@@ -2,7 +2,9 @@
 //! one ordered list of routes.
 //!
 //! Route tables selected by one delegate action run in ascending weight; tables of equal weight
-//! have their routes merged and stably sorted by specificity. A child route must stay inside its
+//! have their routes merged and stably sorted by specificity. Unlike Gloo, which sorts only when
+//! two tables share a weight, routes picked by a selector are always sorted, so that one team's
+//! new table never reorders another team's routes. A child route must stay inside its
 //! parent (prefix, headers, query parameters, methods); one that does not is dropped with a
 //! warning on its own table while its siblings stay. A cycle is an error naming the whole chain.
 //! Every problem is recorded on the resource that owns it, and remembered so that the virtual
@@ -338,7 +340,10 @@ impl<'a> Walker<'a> {
                     }
                 }
             }
-            if group.len() > 1 {
+            // Gloo sorts only when two or more tables share a weight, so a team adding a table
+            // reorders another team's routes. Here every table a selector picks is sorted the
+            // same way whoever else is selected; a `ref` names one table and keeps its order.
+            if delegate.selector.is_some() {
                 merged.sort_by_key(|r| merge_order(&r.matcher));
             }
             out.extend(merged);
