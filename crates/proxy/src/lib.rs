@@ -1,1 +1,168 @@
+//! The data plane: executes a [`CompiledConfig`] for HTTP/1.1 and h2c clients.
+//!
+//! The controller publishes configurations by storing them into a shared
+//! [`ArcSwap`](arc_swap::ArcSwap); every request loads it once and runs entirely on that
+//! snapshot, so a reload never changes a request half-way and never drops a connection. Nothing
+//! here reaches back into a store or the translator: the compiled configuration says everything
+//! (routes in final order, regexes built, clusters with their endpoints).
+//!
+//! Per request: the virtual host by authority; the path normalised (see `path`) before the
+//! first-match scan of the routes; then a direct response, a redirect, or a weighted pick of a
+//! destination and a round-robin pick of its endpoint, with the route's timeout (15 s unless
+//! set), retries (for requests without a body) and header manipulation. Bodies stream both ways;
+//! nothing is buffered whole. Every request is counted per route and per cluster ([`Stats`]).
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # async fn run(config: lockgate_compiled::CompiledConfig) -> std::io::Result<()> {
+//! let config = Arc::new(arc_swap::ArcSwap::from_pointee(config));
+//! let proxy = lockgate_proxy::Proxy::new(config.clone());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! // Elsewhere, `config.store(Arc::new(new_config))` publishes a new configuration.
+//! proxy.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
+//! # }
+//! ```
 
+mod body;
+mod forward;
+mod handler;
+mod headers;
+mod path;
+mod redirect;
+mod rng;
+mod route;
+mod stats;
+mod table;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::{ArcSwap, Guard};
+use http::HeaderValue;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use lockgate_compiled::CompiledConfig;
+use tokio::net::TcpListener;
+
+pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
+
+use crate::forward::UpstreamClient;
+use crate::table::{Registry, Table};
+
+/// The proxy. Cloning is cheap and clones share configuration, connections and counters.
+#[derive(Clone)]
+pub struct Proxy {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Arc<ArcSwap<CompiledConfig>>,
+    /// The table of the configuration last seen; rebuilt when the configuration changes.
+    table: ArcSwap<Table>,
+    registry: Registry,
+    client: UpstreamClient,
+}
+
+impl Proxy {
+    /// A proxy serving whatever `config` holds at the time of each request.
+    pub fn new(config: Arc<ArcSwap<CompiledConfig>>) -> Proxy {
+        let table = Table::new(config.load_full());
+        Proxy {
+            inner: Arc::new(Inner {
+                config,
+                table: ArcSwap::from_pointee(table),
+                registry: Registry::new(),
+                client: forward::client(),
+            }),
+        }
+    }
+
+    /// Accepts HTTP/1.1 and h2c (prior knowledge) connections on `listener` until `shutdown`
+    /// completes, then stops accepting and waits for the open connections to finish their
+    /// requests: idle keep-alive connections are closed, HTTP/2 clients get a GOAWAY. Bound the
+    /// drain with a timeout around this future if needed.
+    ///
+    /// Errors of single connections are logged and never end the server.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(TokioTimer::new());
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        back_off_after(&error).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            // Formatted once per connection, cloned (a reference count) per request.
+            let client_ip = HeaderValue::try_from(peer.ip().to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+            let inner = self.inner.clone();
+            let service = service_fn(move |request| {
+                let inner = inner.clone();
+                let client_ip = client_ip.clone();
+                async move { Ok::<_, Infallible>(inner.handle(request, &client_ip).await) }
+            });
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%peer, %error, "downstream connection ended with an error");
+                }
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
+        Ok(())
+    }
+
+    /// Sums every counter. Counters are kept by names that survive reloads (see [`Stats`]).
+    pub fn stats(&self) -> Stats {
+        self.inner.registry.read()
+    }
+}
+
+impl Inner {
+    /// The table for the configuration published now: loaded once per request.
+    fn table(&self) -> Arc<Table> {
+        let config = self.config.load();
+        let table = self.table.load();
+        if Arc::ptr_eq(&table.config, &config) {
+            return Guard::into_inner(table);
+        }
+        let table = Arc::new(Table::new(Guard::into_inner(config)));
+        self.table.store(table.clone());
+        table
+    }
+}
+
+async fn back_off_after(error: &io::Error) {
+    use io::ErrorKind::*;
+    if matches!(
+        error.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted | WouldBlock
+    ) {
+        return;
+    }
+    // Out of file descriptors or memory: wait for it to pass instead of spinning.
+    tracing::warn!(%error, "accept failed, backing off");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

@@ -1,0 +1,124 @@
+//! The one body type the proxy sends both ways, so that nothing is boxed per request.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use tokio::time::Sleep;
+
+pin_project_lite::pin_project! {
+    /// A response body on its way to the client.
+    #[project = Projection]
+    pub(crate) enum ProxyBody {
+        Empty,
+        /// A local answer: 404, 503, a direct response.
+        Full { data: Option<Bytes> },
+        /// Streamed as it arrives.
+        Streaming { #[pin] body: Incoming },
+        /// Streamed, and cut off at the route's deadline: the route timeout covers the whole
+        /// response, as Envoy's does.
+        Deadline { #[pin] body: Incoming, #[pin] deadline: Sleep },
+    }
+}
+
+impl ProxyBody {
+    pub(crate) fn full(data: impl Into<Bytes>) -> ProxyBody {
+        let data: Bytes = data.into();
+        if data.is_empty() {
+            ProxyBody::Empty
+        } else {
+            ProxyBody::Full { data: Some(data) }
+        }
+    }
+}
+
+/// A request body on its way to an upstream. Kept apart from [`ProxyBody`] because the upstream
+/// client needs an `Unpin` body, and a request needs no deadline of its own.
+pub(crate) enum RequestBody {
+    Empty,
+    Streaming(Incoming),
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        match self.get_mut() {
+            RequestBody::Empty => Poll::Ready(None),
+            RequestBody::Streaming(body) => Pin::new(body).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RequestBody::Empty => true,
+            RequestBody::Streaming(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            RequestBody::Empty => SizeHint::with_exact(0),
+            RequestBody::Streaming(body) => body.size_hint(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BodyError {
+    #[error(transparent)]
+    Peer(#[from] hyper::Error),
+    #[error("route timeout reached while streaming the response body")]
+    Timeout,
+}
+
+impl Body for ProxyBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.project() {
+            Projection::Empty => Poll::Ready(None),
+            Projection::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            Projection::Streaming { body } => {
+                Poll::Ready(ready!(body.poll_frame(cx)).map(|r| r.map_err(BodyError::from)))
+            }
+            Projection::Deadline { body, deadline } => {
+                if let Poll::Ready(frame) = body.poll_frame(cx) {
+                    return Poll::Ready(frame.map(|r| r.map_err(BodyError::from)));
+                }
+                ready!(deadline.poll(cx));
+                Poll::Ready(Some(Err(BodyError::Timeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            ProxyBody::Empty => true,
+            ProxyBody::Full { data } => data.is_none(),
+            ProxyBody::Streaming { body } | ProxyBody::Deadline { body, .. } => {
+                body.is_end_stream()
+            }
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            ProxyBody::Empty => SizeHint::with_exact(0),
+            ProxyBody::Full { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+            ProxyBody::Streaming { body } | ProxyBody::Deadline { body, .. } => body.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! Sending a request to a cluster: endpoint choice, the route timeout, retries, and the
+//! translation of upstream failures into the answers a client can read.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use http::uri::{Authority, PathAndQuery, Scheme};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use lockgate_compiled::Retries;
+use tokio::time::Instant;
+
+use crate::body::RequestBody;
+use crate::rng;
+use crate::table::ClusterState;
+
+pub(crate) type UpstreamClient = Client<HttpConnector, RequestBody>;
+
+/// Envoy's default connect timeout for a cluster.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Envoy's base retry back-off; each retry doubles it, with full jitter.
+const RETRY_BACK_OFF: Duration = Duration::from_millis(25);
+
+pub(crate) fn client() -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .pool_idle_timeout(Duration::from_secs(60))
+        // The Host header is the client's, set by the proxy; never the endpoint's address.
+        .set_host(false)
+        .build(connector)
+}
+
+/// An upstream request, ready to be sent (again, if the route retries).
+pub(crate) struct Outgoing {
+    pub(crate) method: Method,
+    pub(crate) path_and_query: PathAndQuery,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: RequestBody,
+}
+
+/// Why no upstream response came back.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Connect(String),
+    Reset(String),
+    Timeout,
+}
+
+impl Failure {
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            Failure::Connect(_) | Failure::Reset(_) => StatusCode::BAD_GATEWAY,
+            Failure::Timeout => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    pub(crate) fn body(&self) -> String {
+        match self {
+            Failure::Connect(detail) | Failure::Reset(detail) => {
+                format!("upstream connect error: {detail}")
+            }
+            Failure::Timeout => "upstream request timeout".to_string(),
+        }
+    }
+}
+
+/// Envoy's retry conditions that apply to an HTTP/1.1 upstream.
+#[derive(Default)]
+struct RetryOn {
+    any_5xx: bool,
+    gateway_error: bool,
+    connect_failure: bool,
+    reset: bool,
+}
+
+impl RetryOn {
+    fn parse(conditions: &[String]) -> RetryOn {
+        let mut on = RetryOn::default();
+        for condition in conditions.iter().flat_map(|c| c.split(',')) {
+            match condition.trim() {
+                // `5xx` also covers failures to connect and resets, as in Envoy.
+                "5xx" => on.any_5xx = true,
+                "gateway-error" => on.gateway_error = true,
+                "connect-failure" => on.connect_failure = true,
+                "reset" | "refused-stream" => on.reset = true,
+                _ => {}
+            }
+        }
+        on
+    }
+
+    fn status(&self, status: StatusCode) -> bool {
+        (self.any_5xx && status.is_server_error())
+            || (self.gateway_error && matches!(status.as_u16(), 502..=504))
+    }
+
+    fn failure(&self, failure: &Failure) -> bool {
+        match failure {
+            Failure::Connect(_) => self.any_5xx || self.gateway_error || self.connect_failure,
+            Failure::Reset(_) => self.any_5xx || self.gateway_error || self.reset,
+            // Only a per-try timeout gets here; the route's own deadline ends the request.
+            Failure::Timeout => self.any_5xx || self.gateway_error,
+        }
+    }
+}
+
+/// Sends `outgoing` to the cluster's endpoints in round-robin order until an answer is final:
+/// retries happen only when the route asks for them and the request has no body to replay.
+pub(crate) async fn send(
+    client: &UpstreamClient,
+    cluster: &ClusterState,
+    outgoing: Outgoing,
+    retries: Option<&Retries>,
+    deadline: Option<Instant>,
+) -> Result<Response<Incoming>, Failure> {
+    let retries = retries.filter(|_| matches!(outgoing.body, RequestBody::Empty));
+    let retry_on = retries.map_or_else(RetryOn::default, |r| RetryOn::parse(&r.retry_on));
+    let per_try = retries
+        .and_then(|r| r.per_try_timeout_ms)
+        .map(Duration::from_millis);
+    let attempts = 1 + retries.map_or(0, |r| r.attempts);
+    let mut attempt = 1;
+    let mut outgoing = Some(outgoing);
+    loop {
+        let endpoint =
+            &cluster.authorities[cluster.counters.next_round_robin() % cluster.authorities.len()];
+        let last = attempt >= attempts;
+        // Only a request without a body is retried, so a copy needs no body.
+        let this_try = match (&outgoing, last) {
+            (Some(original), false) => Outgoing {
+                method: original.method.clone(),
+                path_and_query: original.path_and_query.clone(),
+                headers: original.headers.clone(),
+                body: RequestBody::Empty,
+            },
+            _ => match outgoing.take() {
+                Some(original) => original,
+                None => {
+                    return Err(Failure::Reset(format!(
+                        "{endpoint}: retry without a request"
+                    )));
+                }
+            },
+        };
+        let request = build(this_try, endpoint);
+        let try_deadline = match (deadline, per_try) {
+            (Some(d), Some(p)) => Some(d.min(Instant::now() + p)),
+            (d, p) => d.or_else(|| p.map(|p| Instant::now() + p)),
+        };
+        let result = attempt_once(client, request, endpoint, try_deadline).await;
+        let retry = !last
+            && match &result {
+                Ok(response) => retry_on.status(response.status()),
+                Err(failure) => {
+                    let route_deadline_reached =
+                        matches!(failure, Failure::Timeout) && try_deadline == deadline;
+                    !route_deadline_reached && retry_on.failure(failure)
+                }
+            };
+        if !retry {
+            return result;
+        }
+        let back_off = jittered_back_off(attempt);
+        if deadline.is_some_and(|d| Instant::now() + back_off >= d) {
+            return result;
+        }
+        drop(result);
+        tokio::time::sleep(back_off).await;
+        attempt += 1;
+    }
+}
+
+async fn attempt_once(
+    client: &UpstreamClient,
+    request: Request<RequestBody>,
+    endpoint: &Authority,
+    deadline: Option<Instant>,
+) -> Result<Response<Incoming>, Failure> {
+    let response = client.request(request);
+    let result = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
+            Ok(result) => result,
+            Err(_) => return Err(Failure::Timeout),
+        },
+        None => response.await,
+    };
+    result.map_err(|error| {
+        let detail = format!("{endpoint}: {}", causes(&error));
+        if error.is_connect() {
+            Failure::Connect(detail)
+        } else {
+            Failure::Reset(detail)
+        }
+    })
+}
+
+fn build(outgoing: Outgoing, endpoint: &Authority) -> Request<RequestBody> {
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = Some(Scheme::HTTP);
+    parts.authority = Some(endpoint.clone());
+    parts.path_and_query = Some(outgoing.path_and_query);
+    let mut request = Request::new(outgoing.body);
+    *request.method_mut() = outgoing.method;
+    // Scheme, authority and path are all present, so the parts always make a URI.
+    *request.uri_mut() = Uri::from_parts(parts).unwrap_or_default();
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = outgoing.headers;
+    request
+}
+
+/// The error's causes, innermost last: `tcp connect error: Connection refused (os error 111)`.
+fn causes(error: &hyper_util::client::legacy::Error) -> String {
+    let mut text = String::new();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if text.is_empty() {
+        text = error.to_string();
+    }
+    text
+}
+
+fn jittered_back_off(attempt: u32) -> Duration {
+    let ceiling = RETRY_BACK_OFF * 2u32.saturating_pow(attempt.saturating_sub(1).min(8));
+    let millis = u32::try_from(ceiling.as_millis())
+        .unwrap_or(u32::MAX)
+        .max(1);
+    Duration::from_millis(u64::from(rng::below(millis)))
+}

@@ -1,0 +1,304 @@
+//! One request, start to end: virtual host, normalised path, route, action, counters.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::uri::PathAndQuery;
+use http::{Response, StatusCode, Version};
+use http_body::Body as _;
+use hyper::body::Incoming;
+use lockgate_compiled::{Action, Forward, Route, RouteOptions, Target};
+use tokio::time::Instant;
+
+use crate::body::{ProxyBody, RequestBody};
+use crate::forward::{self, Outgoing};
+use crate::path;
+use crate::redirect::{self, Origin};
+use crate::rng;
+use crate::route::{self, RequestView};
+use crate::stats::Counters;
+use crate::table::Table;
+use crate::{Inner, headers};
+
+/// Envoy's default route timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+
+impl Inner {
+    pub(crate) async fn handle(
+        &self,
+        request: http::Request<Incoming>,
+        client_ip: &HeaderValue,
+    ) -> Response<ProxyBody> {
+        let start = Instant::now();
+        let table = self.table();
+        let response = self.route(&table, request, client_ip, start).await;
+        let listener = &self.registry.listener;
+        listener.request();
+        listener.response(response.status().as_u16(), start.elapsed());
+        response
+    }
+
+    async fn route(
+        &self,
+        table: &Table,
+        request: http::Request<Incoming>,
+        client_ip: &HeaderValue,
+        start: Instant,
+    ) -> Response<ProxyBody> {
+        let config = &*table.config;
+        let (mut parts, body) = request.into_parts();
+        let authority = authority(&parts);
+        let Some(vh) = config.virtual_host(authority) else {
+            return local(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(b"no route matched"),
+            );
+        };
+        let normalised = match path::normalise(parts.uri.path()) {
+            Ok(path) => path,
+            Err(error) => return local(StatusCode::BAD_REQUEST, error.to_string()),
+        };
+        let query = parts.uri.query();
+        let view = RequestView {
+            method: &parts.method,
+            path: &normalised,
+            query,
+            authority,
+            headers: &parts.headers,
+        };
+        let Some((index, route)) = route::find(&vh.routes, &view) else {
+            return local(
+                StatusCode::NOT_FOUND,
+                Bytes::from_static(b"no route matched"),
+            );
+        };
+        let counters = table.route_counters(&self.registry, vh, index);
+        counters.request();
+        let prefix = route::rewritable_prefix_len(&route.matcher.path, &normalised);
+        let mut response = match &route.action {
+            Action::DirectResponse { status, body } => local(
+                status_code(*status),
+                Bytes::copy_from_slice(body.as_bytes()),
+            ),
+            Action::Redirect(redirect) => {
+                let location = redirect::location(
+                    redirect,
+                    &Origin {
+                        authority,
+                        path: &normalised,
+                        query,
+                        rewritable_prefix: prefix,
+                    },
+                );
+                let status = if redirect.status == 0 {
+                    StatusCode::MOVED_PERMANENTLY
+                } else {
+                    status_code(redirect.status)
+                };
+                let mut response = local(status, Bytes::new());
+                match HeaderValue::try_from(location) {
+                    Ok(location) => {
+                        response.headers_mut().insert(header::LOCATION, location);
+                    }
+                    Err(_) => *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+                }
+                response
+            }
+            Action::Forward(forward) => {
+                // The upstream receives the normalised path, rewritten if the route says so,
+                // and the query as received.
+                let path_and_query = match (&route.options.prefix_rewrite, prefix) {
+                    (Some(rewrite), Some(len)) => Some(with_query(
+                        &redirect::rewrite_prefix(&normalised, len, rewrite),
+                        query,
+                    )),
+                    _ => match &normalised {
+                        Cow::Borrowed(_) => None,
+                        Cow::Owned(path) => Some(with_query(path, query)),
+                    },
+                };
+                let path_and_query = match path_and_query {
+                    None => parts
+                        .uri
+                        .path_and_query()
+                        .cloned()
+                        .unwrap_or_else(|| PathAndQuery::from_static("/")),
+                    Some(Ok(pq)) => pq,
+                    Some(Err(())) => {
+                        return local(StatusCode::BAD_REQUEST, Bytes::from_static(b"invalid path"));
+                    }
+                };
+                if !parts.headers.contains_key(header::HOST) {
+                    if let Ok(host) = HeaderValue::from_str(authority) {
+                        parts.headers.insert(header::HOST, host);
+                    }
+                }
+                drop(normalised);
+                self.forward(
+                    table,
+                    route,
+                    forward,
+                    parts,
+                    body,
+                    path_and_query,
+                    client_ip,
+                    counters,
+                    start,
+                )
+                .await
+            }
+        };
+        manipulate(&mut response, &route.options);
+        counters.response(response.status().as_u16(), start.elapsed());
+        response
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn forward(
+        &self,
+        table: &Table,
+        route: &Route,
+        forward: &Forward,
+        mut parts: Parts,
+        body: Incoming,
+        path_and_query: PathAndQuery,
+        client_ip: &HeaderValue,
+        route_counters: &Counters,
+        start: Instant,
+    ) -> Response<ProxyBody> {
+        let draw = rng::below(forward.total_weight.max(1));
+        let id = match &forward.pick(draw).target {
+            Target::Cluster(id) => *id,
+            Target::Invalid { status, body } => {
+                return local(
+                    status_code(*status),
+                    Bytes::copy_from_slice(body.as_bytes()),
+                );
+            }
+        };
+        let cluster = table.cluster(&self.registry, id);
+        cluster.counters.request();
+        if cluster.authorities.is_empty() {
+            let key = &table.config.cluster(id).key;
+            let response = local(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("no healthy upstream: cluster {key} has no endpoints"),
+            );
+            cluster.counters.response(503, start.elapsed());
+            return response;
+        }
+        let options = &route.options;
+        if parts.version == Version::HTTP_2 {
+            headers::join_cookies(&mut parts.headers);
+        }
+        headers::remove_hop_by_hop(&mut parts.headers);
+        headers::set_forwarded(&mut parts.headers, client_ip);
+        headers::manipulate(
+            &mut parts.headers,
+            &options.request_headers_to_remove,
+            &options.request_headers_to_add,
+        );
+        let timeout = match options.timeout_ms {
+            None => Some(DEFAULT_TIMEOUT),
+            // 0 turns the timeout off, as in Envoy.
+            Some(0) => None,
+            Some(ms) => Some(Duration::from_millis(ms)),
+        };
+        let deadline = timeout.map(|t| start + t);
+        let body = if body.is_end_stream() {
+            RequestBody::Empty
+        } else {
+            RequestBody::Streaming(body)
+        };
+        let outgoing = Outgoing {
+            method: parts.method,
+            path_and_query,
+            headers: parts.headers,
+            body,
+        };
+        let result = forward::send(
+            &self.client,
+            cluster,
+            outgoing,
+            options.retries.as_ref(),
+            deadline,
+        )
+        .await;
+        let response = match result {
+            Ok(response) => {
+                let (mut head, body) = response.into_parts();
+                headers::remove_hop_by_hop(&mut head.headers);
+                let body = match deadline {
+                    Some(deadline) => ProxyBody::Deadline {
+                        body,
+                        deadline: tokio::time::sleep_until(deadline),
+                    },
+                    None => ProxyBody::Streaming { body },
+                };
+                Response::from_parts(head, body)
+            }
+            Err(failure) => {
+                route_counters.error();
+                cluster.counters.error();
+                local(failure.status(), failure.body())
+            }
+        };
+        cluster
+            .counters
+            .response(response.status().as_u16(), start.elapsed());
+        response
+    }
+}
+
+/// The authority the client asked for: `:authority` (HTTP/2, absolute-form) or the Host header.
+fn authority(parts: &Parts) -> &str {
+    match parts.uri.authority() {
+        Some(authority) => authority.as_str(),
+        None => parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or(""),
+    }
+}
+
+fn with_query(path: &str, query: Option<&str>) -> Result<PathAndQuery, ()> {
+    let text = match query {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    };
+    PathAndQuery::try_from(text).map_err(|_| ())
+}
+
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// A response the proxy makes itself.
+fn local(status: StatusCode, body: impl Into<Bytes>) -> Response<ProxyBody> {
+    let body: Bytes = body.into();
+    let mut response = Response::new(ProxyBody::Empty);
+    *response.status_mut() = status;
+    if !body.is_empty() {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        *response.body_mut() = ProxyBody::full(body);
+    }
+    response
+}
+
+fn manipulate(response: &mut Response<ProxyBody>, options: &RouteOptions) {
+    if !options.response_headers_to_add.is_empty() || !options.response_headers_to_remove.is_empty()
+    {
+        headers::manipulate(
+            response.headers_mut(),
+            &options.response_headers_to_remove,
+            &options.response_headers_to_add,
+        );
+    }
+}

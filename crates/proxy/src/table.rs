@@ -1,0 +1,129 @@
+//! What the proxy keeps beside one configuration: counter slots and dialable endpoints.
+//!
+//! A [`Table`] is built the first time a request sees a new configuration (a cheap pass that
+//! allocates one empty slot per route and cluster) and is shared by every request on that
+//! configuration. Slots fill on first use from the [`Registry`], which owns the counters under
+//! names that survive reloads; so a configuration of 50,000 routes costs a few bytes per route
+//! until a route is actually used.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use http::uri::Authority;
+use lockgate_compiled::{ClusterId, ClusterKey, CompiledConfig, VirtualHost};
+
+use crate::stats::{Counters, RouteId, Stats};
+
+pub(crate) struct Table {
+    pub(crate) config: Arc<CompiledConfig>,
+    /// Where each virtual host's routes start in `routes`.
+    route_offsets: Box<[usize]>,
+    routes: Box<[OnceLock<Arc<Counters>>]>,
+    clusters: Box<[OnceLock<ClusterState>]>,
+}
+
+pub(crate) struct ClusterState {
+    pub(crate) counters: Arc<Counters>,
+    /// The endpoints, ready to put in a request URI.
+    pub(crate) authorities: Box<[Authority]>,
+}
+
+impl Table {
+    pub(crate) fn new(config: Arc<CompiledConfig>) -> Table {
+        let mut route_offsets = Vec::with_capacity(config.virtual_hosts.len());
+        let mut total = 0;
+        for vh in &config.virtual_hosts {
+            route_offsets.push(total);
+            total += vh.routes.len();
+        }
+        Table {
+            route_offsets: route_offsets.into(),
+            routes: (0..total).map(|_| OnceLock::new()).collect(),
+            clusters: config.clusters.iter().map(|_| OnceLock::new()).collect(),
+            config,
+        }
+    }
+
+    /// The counters of route `route` of `vh`, which must belong to this table's configuration.
+    pub(crate) fn route_counters(
+        &self,
+        registry: &Registry,
+        vh: &VirtualHost,
+        route: usize,
+    ) -> &Counters {
+        // `vh` is an element of `config.virtual_hosts` (it came from `config.virtual_host`), so
+        // its address says its index, without a search.
+        let base = self.config.virtual_hosts.as_ptr() as usize;
+        let vh_index = (vh as *const VirtualHost as usize - base) / size_of::<VirtualHost>();
+        let slot = &self.routes[self.route_offsets[vh_index] + route];
+        slot.get_or_init(|| {
+            registry.route(RouteId {
+                virtual_host: vh.name.clone(),
+                origin: vh.routes[route].origin.clone(),
+            })
+        })
+    }
+
+    pub(crate) fn cluster(&self, registry: &Registry, id: ClusterId) -> &ClusterState {
+        self.clusters[id.0].get_or_init(|| {
+            let cluster = self.config.cluster(id);
+            ClusterState {
+                counters: registry.cluster(&cluster.key),
+                authorities: cluster
+                    .endpoints
+                    .iter()
+                    .filter_map(|addr| Authority::try_from(addr.to_string()).ok())
+                    .collect(),
+            }
+        })
+    }
+}
+
+/// Every counter the proxy has, by stable name. Locked only when a table slot fills and when
+/// statistics are read, never per request.
+pub(crate) struct Registry {
+    routes: Mutex<HashMap<RouteId, Arc<Counters>>>,
+    clusters: Mutex<HashMap<ClusterKey, Arc<Counters>>>,
+    pub(crate) listener: Counters,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Registry {
+        Registry {
+            routes: Mutex::default(),
+            clusters: Mutex::default(),
+            listener: Counters::new(),
+        }
+    }
+
+    fn route(&self, id: RouteId) -> Arc<Counters> {
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        routes
+            .entry(id)
+            .or_insert_with(|| Arc::new(Counters::new()))
+            .clone()
+    }
+
+    fn cluster(&self, key: &ClusterKey) -> Arc<Counters> {
+        let mut clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(counters) = clusters.get(key) {
+            return counters.clone();
+        }
+        let counters = Arc::new(Counters::new());
+        clusters.insert(key.clone(), counters.clone());
+        counters
+    }
+
+    pub(crate) fn read(&self) -> Stats {
+        let routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        let clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
+        Stats {
+            listener: self.listener.read(),
+            routes: routes.iter().map(|(k, c)| (k.clone(), c.read())).collect(),
+            clusters: clusters
+                .iter()
+                .map(|(k, c)| (k.clone(), c.read()))
+                .collect(),
+        }
+    }
+}
