@@ -1,6 +1,7 @@
 //! One resource of any kind, and a snapshot: everything the translator looks at, at one moment.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -74,7 +75,9 @@ impl Resource {
     }
 }
 
-type ByName<T> = BTreeMap<(String, String), T>;
+/// Resources are shared, not copied: the policies keep earlier generations and snapshots are
+/// cloned per change, which must not duplicate tens of thousands of routes each time.
+type ByName<T> = BTreeMap<(String, String), Arc<T>>;
 
 /// Every resource the translator sees, keyed by `(namespace, name)` so that iteration order,
 /// and therefore translation, never depends on the order resources arrived in.
@@ -117,10 +120,10 @@ impl Snapshot {
         let id = (meta.namespace.clone(), meta.name.clone());
         self.undecodable.remove(&resource.key());
         match resource {
-            Resource::Upstream(r) => drop(self.upstreams.insert(id, r)),
-            Resource::Endpoint(r) => drop(self.endpoints.insert(id, r)),
-            Resource::VirtualService(r) => drop(self.virtual_services.insert(id, r)),
-            Resource::RouteTable(r) => drop(self.route_tables.insert(id, r)),
+            Resource::Upstream(r) => drop(self.upstreams.insert(id, Arc::new(r))),
+            Resource::Endpoint(r) => drop(self.endpoints.insert(id, Arc::new(r))),
+            Resource::VirtualService(r) => drop(self.virtual_services.insert(id, Arc::new(r))),
+            Resource::RouteTable(r) => drop(self.route_tables.insert(id, Arc::new(r))),
             Resource::Settings(r) => {
                 if r.metadata.namespace == SYSTEM_NAMESPACE && r.metadata.name == "default" {
                     self.settings = r;
@@ -154,19 +157,25 @@ impl Snapshot {
     /// Every resource, in a stable order (kind, namespace, name).
     pub fn resources(&self) -> Vec<Resource> {
         let mut out = vec![Resource::Settings(self.settings.clone())];
-        out.extend(self.upstreams.values().cloned().map(Resource::Upstream));
-        out.extend(self.endpoints.values().cloned().map(Resource::Endpoint));
+        out.extend(
+            self.upstreams
+                .values()
+                .map(|r| Resource::Upstream((**r).clone())),
+        );
+        out.extend(
+            self.endpoints
+                .values()
+                .map(|r| Resource::Endpoint((**r).clone())),
+        );
         out.extend(
             self.virtual_services
                 .values()
-                .cloned()
-                .map(Resource::VirtualService),
+                .map(|r| Resource::VirtualService((**r).clone())),
         );
         out.extend(
             self.route_tables
                 .values()
-                .cloned()
-                .map(Resource::RouteTable),
+                .map(|r| Resource::RouteTable((**r).clone())),
         );
         out
     }

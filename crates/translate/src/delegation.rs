@@ -10,7 +10,7 @@
 //! Every problem is recorded on the resource that owns it, and remembered so that the virtual
 //! service it reaches can report it too.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate_api::{self as api, Kind, ResourceKey, Snapshot};
 use lockgate_compiled as compiled;
@@ -68,6 +68,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) sub_problems: Vec<(ResourceKey, String, bool)>,
     /// Whether the virtual service itself has an error in its own routes.
     pub(crate) own_error: bool,
+    /// Every route table this walk entered.
+    pub(crate) visited: BTreeSet<ResourceKey>,
     root: ResourceKey,
 }
 
@@ -78,6 +80,7 @@ impl<'a> Walker<'a> {
             reports,
             sub_problems: Vec::new(),
             own_error: false,
+            visited: BTreeSet::new(),
             root,
         }
     }
@@ -325,6 +328,7 @@ impl<'a> Walker<'a> {
                         self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
                     }
                     Table::Decoded(t) => {
+                        self.visited.insert(key.clone());
                         chain.push(key.clone());
                         let child_origin = format!("{origin} > ");
                         self.walk_routes(

@@ -5,7 +5,7 @@
 //! copied from an older configuration, so that routes kept as last known good still dial
 //! today's endpoints.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use lockgate_api::{self as api, FallbackPolicy, Kind, ResourceKey, Snapshot};
@@ -97,9 +97,31 @@ fn parse_ip(text: &str) -> Option<IpAddr> {
         .ok()
 }
 
+/// Endpoints that name their upstreams in `spec.upstreams`, by upstream `(namespace, name)`.
+/// Built once per translation so that resolving every cluster stays linear in the endpoints.
+pub(crate) struct ExplicitMembers<'a>(HashMap<(&'a str, &'a str), Vec<&'a api::Endpoint>>);
+
+impl<'a> ExplicitMembers<'a> {
+    pub(crate) fn index(snapshot: &'a Snapshot) -> Self {
+        let mut map: HashMap<(&str, &str), Vec<&api::Endpoint>> = HashMap::new();
+        for e in snapshot.endpoints.values() {
+            for r in &e.spec.upstreams {
+                map.entry((r.namespace_or(&e.metadata.namespace), r.name.as_str()))
+                    .or_default()
+                    .push(e);
+            }
+        }
+        ExplicitMembers(map)
+    }
+}
+
 /// The addresses a cluster dials, sorted and without duplicates. Empty when the upstream does not
 /// exist or has no endpoints (the proxy answers 503).
-pub(crate) fn endpoints(snapshot: &Snapshot, key: &ClusterKey) -> Vec<SocketAddr> {
+pub(crate) fn endpoints(
+    snapshot: &Snapshot,
+    explicit: &ExplicitMembers<'_>,
+    key: &ClusterKey,
+) -> Vec<SocketAddr> {
     let id = (key.upstream_namespace.clone(), key.upstream_name.clone());
     let Some(upstream) = snapshot.upstreams.get(&id) else {
         return Vec::new();
@@ -114,26 +136,29 @@ pub(crate) fn endpoints(snapshot: &Snapshot, key: &ClusterKey) -> Vec<SocketAddr
     let Some(kube) = &upstream.spec.kube else {
         return Vec::new();
     };
-    let refers = |e: &api::Endpoint| {
-        e.spec.upstreams.iter().any(|r| {
-            r.name == key.upstream_name
-                && r.namespace_or(&e.metadata.namespace) == key.upstream_namespace
-        })
+    // Label selection only looks inside the service namespace: a range of the sorted map.
+    let namespace = kube.service_namespace.as_str();
+    let mut members: Vec<&api::Endpoint> = if kube.selector.is_empty() {
+        Vec::new()
+    } else {
+        snapshot
+            .endpoints
+            .range((namespace.to_string(), String::new())..)
+            .take_while(|((ns, _), _)| ns == namespace)
+            .map(|(_, e)| e.as_ref())
+            .filter(|e| {
+                kube.selector
+                    .iter()
+                    .all(|(k, v)| e.metadata.labels.get(k) == Some(v))
+            })
+            .collect()
     };
-    let selected = |e: &api::Endpoint| {
-        (e.metadata.namespace == kube.service_namespace
-            && !kube.selector.is_empty()
-            && kube
-                .selector
-                .iter()
-                .all(|(k, v)| e.metadata.labels.get(k) == Some(v)))
-            || refers(e)
-    };
-    let members: Vec<&api::Endpoint> = snapshot
-        .endpoints
-        .values()
-        .filter(|e| selected(e))
-        .collect();
+    if let Some(named) = explicit
+        .0
+        .get(&(key.upstream_namespace.as_str(), key.upstream_name.as_str()))
+    {
+        members.extend(named.iter().copied());
+    }
     if key.subset.is_empty() {
         return addresses(&members, None);
     }

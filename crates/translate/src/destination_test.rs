@@ -68,10 +68,14 @@ fn static_hosts_accept_localhost_and_skip_bad_addresses() {
         },
         ..Default::default()
     })]);
-    let eps: Vec<String> = endpoints(&snapshot, &key("gloo-system", "s"))
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
+    let eps: Vec<String> = endpoints(
+        &snapshot,
+        &ExplicitMembers::index(&snapshot),
+        &key("gloo-system", "s"),
+    )
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
     assert_eq!(eps, ["127.0.0.1:80", "[::1]:81"]);
     let mut reports = Reports::default();
     check_upstreams_and_endpoints(&snapshot, &mut reports);
@@ -107,10 +111,21 @@ fn kube_upstreams_select_by_labels_in_the_service_namespace_or_by_reference() {
         endpoint("elsewhere", "c", &[], 3, vec![by_ref]),
         endpoint("apps", "d", &[("app", "other")], 4, vec![]),
     ]);
-    let ports: Vec<u16> = endpoints(&snapshot, &key("gloo-system", "k"))
-        .iter()
-        .map(|a| a.port())
-        .collect();
+    let ports: Vec<u16> = endpoints(
+        &snapshot,
+        &ExplicitMembers::index(&snapshot),
+        &key("gloo-system", "k"),
+    )
+    .iter()
+    .map(|a| a.port())
+    .collect();
     assert_eq!(ports, [1, 3]);
-    assert!(endpoints(&snapshot, &key("gloo-system", "missing")).is_empty());
+    assert!(
+        endpoints(
+            &snapshot,
+            &ExplicitMembers::index(&snapshot),
+            &key("gloo-system", "missing")
+        )
+        .is_empty()
+    );
 }

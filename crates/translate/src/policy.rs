@@ -9,6 +9,7 @@
 //!    on; what still has no valid generation falls back to policy 2.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use lockgate_api::{Kind, ResourceKey, RouteTable, Snapshot, VirtualService};
 use lockgate_compiled::{self as compiled, ClusterId, ClusterKey, CompiledConfig};
@@ -26,10 +27,10 @@ pub struct PolicyState {
     pub served: CompiledConfig,
     /// `namespace.name` of a route table to its last generation that translated without errors.
     #[serde(default)]
-    pub last_valid_route_tables: BTreeMap<String, RouteTable>,
+    pub last_valid_route_tables: BTreeMap<String, Arc<RouteTable>>,
     /// `namespace.name` of a virtual service to its last generation without errors of its own.
     #[serde(default)]
-    pub last_valid_virtual_services: BTreeMap<String, VirtualService>,
+    pub last_valid_virtual_services: BTreeMap<String, Arc<VirtualService>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,8 +90,8 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
 }
 
 type LastValid = (
-    BTreeMap<String, RouteTable>,
-    BTreeMap<String, VirtualService>,
+    BTreeMap<String, Arc<RouteTable>>,
+    BTreeMap<String, Arc<VirtualService>>,
 );
 
 /// Route tables and virtual services without errors of their own become their last valid
@@ -249,10 +250,11 @@ fn assemble(
         .enumerate()
         .map(|(i, k)| (k.clone(), ClusterId(i)))
         .collect();
+    let explicit = destination::ExplicitMembers::index(snapshot);
     let clusters = keys
         .into_iter()
         .map(|key| compiled::Cluster {
-            endpoints: destination::endpoints(snapshot, &key),
+            endpoints: destination::endpoints(snapshot, &explicit, &key),
             key,
         })
         .collect();

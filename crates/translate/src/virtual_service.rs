@@ -57,6 +57,7 @@ pub(crate) fn translate_hosts(snapshot: &Snapshot, reports: &mut Reports) -> Vec
         );
         let (sub_problems, own_error) =
             (std::mem::take(&mut walker.sub_problems), walker.own_error);
+        reached.append(&mut walker.visited);
         let mut sub_error = false;
         for (table, message, is_error) in sub_problems {
             let text = format!("on sub route table {}: {message}", table.qualified_name());
@@ -80,12 +81,7 @@ pub(crate) fn translate_hosts(snapshot: &Snapshot, reports: &mut Reports) -> Vec
     // mistakes before the table is wired in (and `lockgate validate` works on one file).
     for ((namespace, name), table) in &snapshot.route_tables {
         let key = ResourceKey::new(Kind::RouteTable, namespace, name);
-        let reached_cleanly = hosts.iter().any(|h| {
-            h.routes
-                .iter()
-                .any(|r| r.origin.contains(&format!("> {namespace}.{name}/")))
-        });
-        if reached.contains(&key) || reached_cleanly {
+        if reached.contains(&key) {
             continue;
         }
         let mut walker = Walker::new(snapshot, reports, key.clone());

@@ -545,10 +545,12 @@ spec: {virtualHost: {domains: [b.example.com], routes: [{matchers: [{prefix: /}]
     );
     // The frozen host follows today's endpoints of its upstream.
     let mut moved = snapshot(&bad);
-    let upstream = moved
-        .upstreams
-        .get_mut(&("gloo-system".into(), "static".into()))
-        .unwrap();
+    let upstream = std::sync::Arc::make_mut(
+        moved
+            .upstreams
+            .get_mut(&("gloo-system".into(), "static".into()))
+            .unwrap(),
+    );
     upstream.spec.static_.as_mut().unwrap().hosts[0].port = 9010;
     let third = translate(&moved, &second.state);
     let cluster = &third.config.clusters[0];
@@ -681,10 +683,12 @@ spec: {{virtualHost: {{routes: [{{matchers: [{{prefix: /}}], routeAction: {{sing
         "ANY_ENDPOINT by default"
     );
     let mut no_fallback = snapshot(&route_to("v9"));
-    let upstream = no_fallback
-        .upstreams
-        .get_mut(&("gloo-system".into(), "app".into()))
-        .unwrap();
+    let upstream = std::sync::Arc::make_mut(
+        no_fallback
+            .upstreams
+            .get_mut(&("gloo-system".into(), "app".into()))
+            .unwrap(),
+    );
     upstream
         .spec
         .kube
