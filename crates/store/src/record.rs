@@ -30,13 +30,13 @@ pub fn set_status(resource: &mut Resource, status: Option<Value>) {
 
 /// Whether storing `new` over `old` changes anything a client wrote: spec, labels or
 /// annotations. Everything else in metadata is the store's.
-pub(crate) fn same_content(old: &Resource, new: &Resource) -> bool {
+pub fn same_content(old: &Resource, new: &Resource) -> bool {
     let (a, b) = (old.metadata(), new.metadata());
     a.labels == b.labels && a.annotations == b.annotations && old.spec_json() == new.spec_json()
 }
 
 /// The generation `new` gets when it replaces `old` (or is created, when `old` is `None`).
-pub(crate) fn next_generation(old: Option<&Resource>, new: &Resource) -> i64 {
+pub fn next_generation(old: Option<&Resource>, new: &Resource) -> i64 {
     match old {
         None => 1,
         Some(old) => {

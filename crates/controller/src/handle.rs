@@ -1,0 +1,230 @@
+//! What the admin API sees of the controller.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use lockgate_api::{Resource, ResourceKey, Snapshot};
+use lockgate_compiled::CompiledConfig;
+use lockgate_store::{Revision, Store, set_status};
+use lockgate_translate::{Reports, State, validate};
+use tokio::sync::watch;
+
+use crate::mirror::Mirror;
+use crate::{ControllerError, Metrics, Publication};
+
+/// How long write validation waits for the mirror to catch up with the store before it goes
+/// ahead with what it has.
+const CATCH_UP: Duration = Duration::from_secs(5);
+
+/// The result of the last translation.
+#[derive(Debug, Clone, Default)]
+pub struct Translation {
+    /// The publication it became (0 before the first translation).
+    pub generation: u64,
+    pub reports: Reports,
+    /// Every resource that was translated, with its generation.
+    pub resources: Vec<(ResourceKey, Option<i64>)>,
+    /// The invalid-configuration policy in force (see [`crate::policy_name`]).
+    pub policy: &'static str,
+}
+
+/// One line of `/check`: a resource, or a file of a watched directory (kind `File`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceReport {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub state: State,
+    pub reasons: Vec<String>,
+}
+
+/// A change a client wants to make, to validate before it is stored.
+#[derive(Debug, Clone)]
+pub enum Change {
+    Put(Resource),
+    Delete(ResourceKey),
+}
+
+/// The reports of everything stored, before and with a change.
+#[derive(Debug, Clone)]
+pub struct ChangeValidation {
+    pub before: Arc<Reports>,
+    pub after: Reports,
+    /// The snapshot the change was validated against (its Settings decide the refusal rules).
+    pub snapshot: Arc<Snapshot>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) config: Arc<ArcSwap<CompiledConfig>>,
+    pub(crate) latest: ArcSwap<Translation>,
+    pub(crate) mirror: Mutex<Mirror>,
+    pub(crate) mirror_revision: watch::Sender<Revision>,
+    pub(crate) published: watch::Sender<Publication>,
+    pub(crate) metrics: Metrics,
+    /// `validate` of the mirror at a revision: the "before" of every write at that revision.
+    validated: Mutex<Option<(Revision, Arc<Reports>)>>,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        config: Arc<ArcSwap<CompiledConfig>>,
+        mirror: Mirror,
+        published: watch::Sender<Publication>,
+    ) -> Shared {
+        let (mirror_revision, _) = watch::channel(mirror.revision);
+        Shared {
+            store,
+            config,
+            latest: ArcSwap::from_pointee(Translation::default()),
+            mirror: Mutex::new(mirror),
+            mirror_revision,
+            published,
+            metrics: Metrics::default(),
+            validated: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn mirror(&self) -> MutexGuard<'_, Mirror> {
+        self.mirror.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Cheap to clone; see the crate documentation.
+#[derive(Clone)]
+pub struct ControllerHandle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl ControllerHandle {
+    /// The configuration being served.
+    pub fn config(&self) -> Arc<CompiledConfig> {
+        self.shared.config.load_full()
+    }
+
+    pub fn latest(&self) -> Arc<Translation> {
+        self.shared.latest.load_full()
+    }
+
+    /// Ready once a configuration has been published (restored or translated).
+    pub fn is_ready(&self) -> bool {
+        self.shared.published.borrow().generation > 0
+    }
+
+    pub fn publications(&self) -> watch::Receiver<Publication> {
+        self.shared.published.subscribe()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.shared.store
+    }
+
+    /// Every resource of the last translation with its state, then the problems of the source
+    /// itself (files of a watched directory that define nothing readable), as kind `File`.
+    pub fn reports(&self) -> Vec<ResourceReport> {
+        let latest = self.latest();
+        let mut out: Vec<ResourceReport> = latest
+            .resources
+            .iter()
+            .map(|(key, _)| {
+                let report = latest.reports.get(key);
+                ResourceReport {
+                    kind: key.kind.to_string(),
+                    namespace: key.namespace.clone(),
+                    name: key.name.clone(),
+                    state: latest.reports.state(key),
+                    reasons: report.map(|r| r.reasons()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        for problem in self.shared.store.problems() {
+            let name = problem.file.display().to_string();
+            match out.iter_mut().find(|r| r.kind == "File" && r.name == name) {
+                Some(file) => file.reasons.push(problem.message),
+                None => out.push(ResourceReport {
+                    kind: "File".into(),
+                    namespace: String::new(),
+                    name,
+                    state: State::Rejected,
+                    reasons: vec![problem.message],
+                }),
+            }
+        }
+        out
+    }
+
+    /// The mirror's snapshot, once it has caught up with everything the store has acknowledged
+    /// (so a write validated right after another sees it).
+    pub async fn snapshot(&self) -> Result<(Arc<Snapshot>, Revision), ControllerError> {
+        let target = self.shared.store.revision().await?;
+        let mut revision = self.shared.mirror_revision.subscribe();
+        let caught_up = tokio::time::timeout(CATCH_UP, revision.wait_for(|r| *r >= target))
+            .await
+            .is_ok_and(|r| r.is_ok());
+        if !caught_up {
+            tracing::warn!(
+                "the controller is more than {CATCH_UP:?} behind the store (at {}, store at {target}); validating against what it has",
+                *revision.borrow()
+            );
+        }
+        let mut mirror = self.shared.mirror();
+        Ok((mirror.snapshot(), mirror.revision))
+    }
+
+    /// Translates everything stored with and without `change`, without history: what write
+    /// validation compares.
+    pub async fn validate(&self, change: Change) -> Result<ChangeValidation, ControllerError> {
+        let (snapshot, revision) = self.snapshot().await?;
+        let memo = self
+            .shared
+            .validated
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|(at, _)| *at == revision);
+        let before = match memo {
+            Some((_, before)) => before,
+            None => {
+                let snap = Arc::clone(&snapshot);
+                let before = Arc::new(blocking(move || validate(&snap)).await?);
+                *self
+                    .shared
+                    .validated
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = Some((revision, Arc::clone(&before)));
+                before
+            }
+        };
+        let mut changed = (*snapshot).clone();
+        match change {
+            Change::Put(mut resource) => {
+                set_status(&mut resource, None);
+                resource.metadata_mut().resource_version = None;
+                changed.insert(resource);
+            }
+            Change::Delete(key) => changed.remove(&key),
+        }
+        let after = blocking(move || validate(&changed)).await?;
+        Ok(ChangeValidation {
+            before,
+            after,
+            snapshot,
+        })
+    }
+}
+
+/// Translation is CPU work: keep it off the async workers. A translator panic is a bug, but it
+/// must not take the gateway down with it.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ControllerError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ControllerError::Translator(e.to_string()))
+}

@@ -1,0 +1,292 @@
+//! The watch-debounce-translate-publish loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use lockgate_compiled::CompiledConfig;
+use lockgate_store::{Store, Watch, WatchEvent};
+use lockgate_translate::{PolicyState, translate};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::handle::{Shared, Translation, blocking};
+use crate::mirror::Mirror;
+use crate::status::{policy_name, status_json};
+use crate::{
+    ControllerError, ControllerHandle, ControllerOptions, Origin, POLICY_STATE_BLOB, Publication,
+    ResourceLabels,
+};
+
+/// How long to wait before retrying the store after an error.
+const RETRY: Duration = Duration::from_secs(1);
+
+pub(crate) struct Worker {
+    shared: Arc<Shared>,
+    options: ControllerOptions,
+    /// The policy state of the last translation: the `previous` of the next one.
+    state: Arc<PolicyState>,
+    /// What is persisted, to skip writing the same state again.
+    persisted: Option<Arc<PolicyState>>,
+}
+
+/// Publishes the persisted last known good (if any), then lists the store.
+pub(crate) async fn prepare(
+    store: Arc<dyn Store>,
+    config: Arc<ArcSwap<CompiledConfig>>,
+    options: ControllerOptions,
+) -> Result<(ControllerHandle, Worker), ControllerError> {
+    let (published, _) = watch::channel(Publication {
+        generation: 0,
+        origin: Origin::Nothing,
+    });
+    let restored = restore(store.as_ref()).await;
+    if let Some(state) = &restored {
+        config.store(Arc::new(state.served.clone()));
+        published.send_replace(Publication {
+            generation: 1,
+            origin: Origin::Restored,
+        });
+        tracing::info!(
+            routes = state.served.route_count(),
+            "serving the last known good configuration persisted by the previous run"
+        );
+    }
+    let listing = store.list().await?;
+    let shared = Arc::new(Shared::new(
+        store,
+        config,
+        Mirror::from_listing(listing),
+        published,
+    ));
+    if let Some(state) = &restored {
+        shared.metrics.config_generation.set(1);
+        shared.metrics.routes.set(state.served.route_count() as i64);
+    }
+    let state = Arc::new(restored.unwrap_or_default());
+    let worker = Worker {
+        shared: Arc::clone(&shared),
+        options,
+        persisted: Some(Arc::clone(&state)),
+        state,
+    };
+    Ok((ControllerHandle { shared }, worker))
+}
+
+async fn restore(store: &dyn Store) -> Option<PolicyState> {
+    match store.get_blob(POLICY_STATE_BLOB).await {
+        Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
+            Ok(state) => Some(state),
+            Err(e) => {
+                tracing::warn!("ignoring the persisted policy state, which does not decode: {e}");
+                None
+            }
+        },
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!("cannot read the persisted policy state: {e}");
+            None
+        }
+    }
+}
+
+/// A change waiting to be translated: when it first came, and when to translate.
+#[derive(Clone, Copy)]
+struct Pending {
+    first: Instant,
+    deadline: Instant,
+}
+
+impl Worker {
+    pub(crate) async fn run(mut self, mut stopped: watch::Receiver<bool>) {
+        let mut watch = self.watch().await;
+        let now = Instant::now();
+        // Translate straight away on start.
+        let mut pending = Some(Pending {
+            first: now,
+            deadline: now,
+        });
+        let mut job: Option<JoinHandle<Option<Translated>>> = None;
+        loop {
+            let deadline = pending.filter(|_| job.is_none()).map(|p| p.deadline);
+            tokio::select! {
+                biased;
+                _ = stopped.changed() => break,
+                finished = async { job.as_mut().expect("guarded").await }, if job.is_some() => {
+                    job = None;
+                    match finished {
+                        Ok(Some(done)) => {
+                            self.state = done.state;
+                            self.persisted = done.persisted;
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!("translation task failed: {e}"),
+                    }
+                }
+                event = watch.next() => {
+                    if self.apply(event, &mut watch).await {
+                        let now = Instant::now();
+                        let first = pending.map_or(now, |p| p.first);
+                        let deadline = (now + self.options.debounce).min(first + self.options.max_delay);
+                        pending = Some(Pending { first, deadline });
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    pending = None;
+                    let persisted = self.persisted.clone();
+                    let (shared, previous) = (Arc::clone(&self.shared), Arc::clone(&self.state));
+                    job = Some(tokio::spawn(translate_and_publish(shared, previous, persisted)));
+                }
+            }
+        }
+        // Let a translation in progress publish: it may hold a fix someone waits for.
+        if let Some(job) = job {
+            let _ = job.await;
+        }
+    }
+
+    async fn watch(&self) -> Watch {
+        loop {
+            let from = self.shared.mirror().revision;
+            match self.shared.store.watch(from).await {
+                Ok(watch) => return watch,
+                Err(e) => {
+                    tracing::error!("cannot watch the store: {e}; retrying");
+                    tokio::time::sleep(RETRY).await;
+                }
+            }
+        }
+    }
+
+    /// Applies an event to the mirror; returns whether a translation is needed.
+    async fn apply(&mut self, event: WatchEvent, watch: &mut Watch) -> bool {
+        if event == WatchEvent::Relist {
+            let listing = loop {
+                match self.shared.store.list().await {
+                    Ok(listing) => break listing,
+                    Err(e) => {
+                        tracing::error!("cannot list the store: {e}; retrying");
+                        tokio::time::sleep(RETRY).await;
+                    }
+                }
+            };
+            let revision = listing.revision;
+            *self.shared.mirror() = Mirror::from_listing(listing);
+            self.shared.mirror_revision.send_replace(revision);
+            *watch = self.watch().await;
+            return true;
+        }
+        let (changed, revision) = {
+            let mut mirror = self.shared.mirror();
+            let changed = mirror.apply(event);
+            (changed, mirror.revision)
+        };
+        self.shared.mirror_revision.send_replace(revision);
+        changed
+    }
+}
+
+struct Translated {
+    state: Arc<PolicyState>,
+    /// The state now persisted (`None` when persisting failed: the next translation retries).
+    persisted: Option<Arc<PolicyState>>,
+}
+
+/// One translation: persist the policy state, publish, then write statuses. Returns `None`
+/// when the translator failed (the served configuration stays).
+async fn translate_and_publish(
+    shared: Arc<Shared>,
+    previous: Arc<PolicyState>,
+    persisted: Option<Arc<PolicyState>>,
+) -> Option<Translated> {
+    let (snapshot, resources, statuses) = {
+        let mut mirror = shared.mirror();
+        (mirror.snapshot(), mirror.keys(), mirror.statuses.clone())
+    };
+    let started = std::time::Instant::now();
+    let translated = {
+        let snapshot = Arc::clone(&snapshot);
+        blocking(move || translate(&snapshot, &previous)).await
+    };
+    let outcome = match translated {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!("{e}");
+            return None;
+        }
+    };
+    shared
+        .metrics
+        .translation_duration
+        .observe(started.elapsed().as_secs_f64());
+
+    // Persist before publishing: a crash between the two then restarts on what was about to
+    // be served, never on something older than what was served.
+    let state = Arc::new(outcome.state);
+    let mut persisted_now = persisted.filter(|p| **p == *state);
+    if persisted_now.is_none() {
+        match serde_json::to_vec(state.as_ref()) {
+            Ok(bytes) => match shared.store.put_blob(POLICY_STATE_BLOB, bytes).await {
+                Ok(()) => persisted_now = Some(Arc::clone(&state)),
+                Err(e) => {
+                    shared.metrics.persist_failures.inc();
+                    tracing::error!("cannot persist the last known good configuration: {e}");
+                }
+            },
+            Err(e) => tracing::error!("cannot serialise the policy state: {e}"),
+        }
+    }
+
+    let route_count = outcome.config.route_count();
+    shared.config.store(Arc::new(outcome.config));
+    let generation = shared.published.borrow().generation + 1;
+    let metrics = &shared.metrics;
+    metrics.publishes.inc();
+    metrics.config_generation.set(generation as i64);
+    metrics.routes.set(route_count as i64);
+    metrics.resources.clear();
+    for (key, _) in &resources {
+        let labels = ResourceLabels {
+            kind: key.kind.to_string(),
+            state: outcome.reports.state(key).to_string(),
+        };
+        metrics.resources.get_or_create(&labels).inc();
+    }
+    let writes: Vec<_> = resources
+        .iter()
+        .filter_map(|(key, generation)| {
+            let generation = (*generation)?;
+            let status = status_json(outcome.reports.get(key), Some(generation));
+            (statuses.get(key) != Some(&status)).then(|| (key.clone(), status))
+        })
+        .collect();
+    shared.latest.store(Arc::new(Translation {
+        generation,
+        reports: outcome.reports,
+        resources,
+        policy: policy_name(&snapshot.settings),
+    }));
+    shared.published.send_replace(Publication {
+        generation,
+        origin: Origin::Translated,
+    });
+    tracing::debug!(generation, routes = route_count, "published");
+
+    if !writes.is_empty() {
+        match shared.store.put_statuses(writes.clone()).await {
+            Ok(()) => {
+                let mut mirror = shared.mirror();
+                mirror.statuses.extend(writes);
+            }
+            Err(e) => {
+                shared.metrics.status_write_failures.inc();
+                tracing::warn!("cannot write statuses back: {e}");
+            }
+        }
+    }
+    Some(Translated {
+        state,
+        persisted: persisted_now,
+    })
+}
