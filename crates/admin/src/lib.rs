@@ -1,1 +1,122 @@
+//! The admin API, exactly as `docs/admin-api.md` describes it: Kubernetes-style resource paths
+//! with validation on write, `/check`, `/config_dump`, `/info`, `/metrics`, `/healthz`,
+//! `/readyz`.
+//!
+//! ```no_run
+//! # async fn demo(controller: lockgate_controller::ControllerHandle) -> std::io::Result<()> {
+//! let admin = lockgate_admin::Admin::new(controller, "127.0.0.1:8080", None);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:9901").await?;
+//! lockgate_admin::serve(listener, admin, std::future::pending()).await
+//! # }
+//! ```
 
+mod body;
+mod error;
+mod ops;
+mod resources;
+mod write;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use lockgate_controller::ControllerHandle;
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use crate::error::ApiError;
+
+/// Large route tables are large; beyond this a body is refused with 413.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// The admin API's state.
+pub struct Admin {
+    controller: ControllerHandle,
+    proxy_address: String,
+    /// For messages about the read-only directory.
+    config_dir: Option<String>,
+    registry: Registry,
+    /// Validation and the store write happen under this lock, so that a change is validated
+    /// against exactly what it is stored on top of.
+    writes: tokio::sync::Mutex<()>,
+}
+
+impl Admin {
+    /// `proxy_address` is what `/info` reports (and `lockgate proxy url` prints); `config_dir`
+    /// names the watched directory in the 405 answered to writes when the store is read-only.
+    pub fn new(
+        controller: ControllerHandle,
+        proxy_address: impl Into<String>,
+        config_dir: Option<String>,
+    ) -> Arc<Admin> {
+        Admin::with_registry(controller, proxy_address, config_dir, Registry::default())
+    }
+
+    /// Like [`Admin::new`], serving `registry` on `/metrics` too (the proxy's counters, say);
+    /// the controller's metrics are added to it.
+    pub fn with_registry(
+        controller: ControllerHandle,
+        proxy_address: impl Into<String>,
+        config_dir: Option<String>,
+        mut registry: Registry,
+    ) -> Arc<Admin> {
+        controller.metrics().register(&mut registry);
+        Arc::new(Admin {
+            controller,
+            proxy_address: proxy_address.into(),
+            config_dir,
+            registry,
+            writes: tokio::sync::Mutex::new(()),
+        })
+    }
+}
+
+/// The routes of the admin API.
+pub fn router(admin: Arc<Admin>) -> Router {
+    use resources::{delete_one, get_one, list_all, list_namespaced, patch_one, put_one};
+    Router::new()
+        .route(
+            "/apis/{group}/{version}/namespaces/{namespace}/{plural}",
+            get(list_namespaced),
+        )
+        .route(
+            "/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}",
+            get(get_one)
+                .put(put_one)
+                .patch(patch_one)
+                .delete(delete_one),
+        )
+        .route("/apis/{group}/{version}/{plural}", get(list_all))
+        .route("/check", get(ops::check))
+        .route("/config_dump", get(ops::config_dump))
+        .route("/info", get(ops::info))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError::not_found(format!("no such path: {uri}")).into_response()
+        })
+        .method_not_allowed_fallback(
+            |method: axum::http::Method, uri: axum::http::Uri| async move {
+                ApiError::method_not_allowed(format!("{method} is not allowed on {uri}"))
+                    .into_response()
+            },
+        )
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(admin)
+}
+
+/// Serves the admin API on `listener` until `shutdown` completes, then finishes the requests
+/// in progress.
+pub async fn serve(
+    listener: TcpListener,
+    admin: Arc<Admin>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(admin))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

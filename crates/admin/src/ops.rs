@@ -1,0 +1,93 @@
+//! `/check`, `/config_dump`, `/info`, `/healthz`, `/readyz`, `/metrics`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lockgate_controller::policy_name;
+use lockgate_translate::State as ReportState;
+use serde_json::{Value, json};
+
+use crate::Admin;
+use crate::error::ApiError;
+
+pub(crate) async fn check(State(admin): State<Arc<Admin>>) -> Json<Value> {
+    let reports = admin.controller.reports();
+    let to_json = |r: &lockgate_controller::ResourceReport| {
+        json!({
+            "kind": r.kind,
+            "namespace": r.namespace,
+            "name": r.name,
+            "state": r.state.to_string(),
+            "reasons": r.reasons,
+        })
+    };
+    let problems: Vec<Value> = reports
+        .iter()
+        .filter(|r| r.state != ReportState::Accepted)
+        .map(to_json)
+        .collect();
+    let resources: Vec<Value> = reports.iter().map(to_json).collect();
+    Json(json!({"problems": problems, "resources": resources}))
+}
+
+pub(crate) async fn config_dump(State(admin): State<Arc<Admin>>) -> Result<Response, ApiError> {
+    let config = admin.controller.config();
+    let latest = admin.controller.latest();
+    let policy = if latest.generation == 0 {
+        // Nothing translated yet (serving a restored configuration): read the settings.
+        policy_name(&admin.controller.snapshot().await?.0.settings)
+    } else {
+        latest.policy
+    };
+    let mut dump = serde_json::to_value(config.as_ref())
+        .map_err(|e| ApiError::internal(format!("cannot show the configuration: {e}")))?;
+    if let Value::Object(map) = &mut dump {
+        map.insert("policy".into(), json!(policy));
+        map.insert(
+            "generation".into(),
+            json!(admin.controller.publications().borrow().generation),
+        );
+    }
+    Ok(Json(dump).into_response())
+}
+
+pub(crate) async fn info(State(admin): State<Arc<Admin>>) -> Json<Value> {
+    Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "proxyAddress": admin.proxy_address,
+        "store": admin.controller.store().kind().as_str(),
+    }))
+}
+
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub(crate) async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
+    if admin.controller.is_ready() {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no configuration published yet",
+        )
+            .into_response()
+    }
+}
+
+pub(crate) async fn metrics(State(admin): State<Arc<Admin>>) -> Result<Response, ApiError> {
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &admin.registry)
+        .map_err(|e| ApiError::internal(format!("cannot encode metrics: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,224 @@
+//! `/apis/{group}/{version}/namespaces/{ns}/{plural}[/{name}]`: GET, PUT, PATCH, DELETE.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use lockgate_api::{Kind, Resource, ResourceKey};
+use lockgate_store::{StoreKind, status_of};
+use serde_json::{Value, json};
+
+use crate::Admin;
+use crate::body::{decode_merge_patch, decode_resource, merge_patch};
+use crate::error::ApiError;
+use crate::write::{Written, object_json};
+
+type Params = HashMap<String, String>;
+
+/// The kind a path names, if its group and version are the kind's.
+fn kind_of(group: &str, version: &str, plural: &str) -> Result<Kind, ApiError> {
+    Kind::ALL
+        .into_iter()
+        .find(|k| k.plural() == plural && k.group() == group && k.version() == version)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "the server has no resource {plural} in {group}/{version}"
+            ))
+        })
+}
+
+/// `?dryRun=All` (the only value Kubernetes defines).
+fn dry_run(params: &Params) -> Result<bool, ApiError> {
+    match params.get("dryRun").map(String::as_str) {
+        None => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "dryRun must be All, not {other:?}"
+        ))),
+    }
+}
+
+fn item_json(resource: &Resource) -> Value {
+    object_json(resource, status_of(resource).cloned())
+}
+
+pub(crate) async fn list_all(
+    State(admin): State<Arc<Admin>>,
+    Path((group, version, plural)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    list(&admin, kind_of(&group, &version, &plural)?, None).await
+}
+
+pub(crate) async fn list_namespaced(
+    State(admin): State<Arc<Admin>>,
+    Path((group, version, namespace, plural)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let kind = kind_of(&group, &version, &plural)?;
+    list(&admin, kind, Some(&namespace)).await
+}
+
+async fn list(admin: &Admin, kind: Kind, namespace: Option<&str>) -> Result<Response, ApiError> {
+    let items = admin.controller.store().list_kind(kind, namespace).await?;
+    let items: Vec<Value> = items.iter().map(item_json).collect();
+    Ok(Json(json!({
+        "kind": format!("{kind}List"),
+        "apiVersion": kind.api_version(),
+        "items": items,
+    }))
+    .into_response())
+}
+
+type ObjectPath = Path<(String, String, String, String, String)>;
+
+fn key_of(path: (String, String, String, String, String)) -> Result<ResourceKey, ApiError> {
+    let (group, version, namespace, plural, name) = path;
+    let kind = kind_of(&group, &version, &plural)?;
+    Ok(ResourceKey::new(kind, namespace, name))
+}
+
+pub(crate) async fn get_one(
+    State(admin): State<Arc<Admin>>,
+    Path(path): ObjectPath,
+) -> Result<Response, ApiError> {
+    let key = key_of(path)?;
+    match admin.controller.store().get(&key).await? {
+        Some(resource) => Ok(Json(item_json(&resource)).into_response()),
+        None => Err(ApiError::not_found(format!("{key} not found"))),
+    }
+}
+
+impl Admin {
+    /// Writes go to the embedded store only; a watched directory is changed through its files.
+    fn ensure_writable(&self) -> Result<(), ApiError> {
+        if self.controller.store().kind() == StoreKind::Dir {
+            return Err(ApiError::method_not_allowed(format!(
+                "this gateway serves the read-only directory {} (--config-dir): change the files there instead",
+                self.config_dir
+                    .as_deref()
+                    .unwrap_or("given with --config-dir")
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The body's kind, namespace and name must be the path's.
+fn check_identity(key: &ResourceKey, resource: &Resource) -> Result<(), ApiError> {
+    let found = resource.key();
+    if found.kind != key.kind {
+        return Err(ApiError::bad_request(format!(
+            "the body is a {} but the path is for {}",
+            found.kind,
+            key.kind.plural()
+        )));
+    }
+    if found.namespace != key.namespace || found.name != key.name {
+        return Err(ApiError::bad_request(format!(
+            "metadata says {} but the path says {key}: they must be the same",
+            found
+        )));
+    }
+    Ok(())
+}
+
+fn expected_version(resource: &Resource) -> Option<String> {
+    resource
+        .metadata()
+        .resource_version
+        .clone()
+        .filter(|v| !v.is_empty())
+}
+
+fn answer(written: Written) -> Response {
+    let code = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    tracing::debug!(result = written.result, "admin write");
+    (code, Json(written.body)).into_response()
+}
+
+pub(crate) async fn put_one(
+    State(admin): State<Arc<Admin>>,
+    Path(path): ObjectPath,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin.ensure_writable()?;
+    let key = key_of(path)?;
+    let dry_run = dry_run(&params)?;
+    let resource = decode_resource(&headers, &body)?;
+    check_identity(&key, &resource)?;
+    let expected = expected_version(&resource);
+    let _writing = admin.writes.lock().await;
+    let existing = admin.controller.store().get(&key).await?;
+    let written = admin
+        .write_put(resource, existing, expected, dry_run)
+        .await?;
+    Ok(answer(written))
+}
+
+pub(crate) async fn patch_one(
+    State(admin): State<Arc<Admin>>,
+    Path(path): ObjectPath,
+    Query(params): Query<Params>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin.ensure_writable()?;
+    let key = key_of(path)?;
+    let dry_run = dry_run(&params)?;
+    let patch = decode_merge_patch(&headers, &body)?;
+    // Conditional only when the patch itself names a resourceVersion: the controller's status
+    // writes move it, and a merge patch is meant to apply on top of whatever is there.
+    let expected = patch
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let _writing = admin.writes.lock().await;
+    let Some(existing) = admin.controller.store().get(&key).await? else {
+        return Err(ApiError::not_found(format!("{key} not found")));
+    };
+    let mut document = existing.to_json();
+    merge_patch(&mut document, &patch);
+    let headers = HeaderMap::new(); // the patched document is JSON
+    let body = serde_json::to_vec(&document).map_err(|e| ApiError::internal(e.to_string()))?;
+    let resource = decode_resource(&headers, &body)?;
+    check_identity(&key, &resource)?;
+    let written = admin
+        .write_put(resource, Some(existing), expected, dry_run)
+        .await?;
+    Ok(answer(written))
+}
+
+pub(crate) async fn delete_one(
+    State(admin): State<Arc<Admin>>,
+    Path(path): ObjectPath,
+    Query(params): Query<Params>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    admin.ensure_writable()?;
+    let key = key_of(path)?;
+    let dry_run = dry_run(&params)?;
+    // Kubernetes clients may send DeleteOptions with preconditions.
+    let expected = if body.is_empty() {
+        None
+    } else {
+        crate::body::parse_json(&body)?
+            .pointer("/preconditions/resourceVersion")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let _writing = admin.writes.lock().await;
+    let Some(existing) = admin.controller.store().get(&key).await? else {
+        return Err(ApiError::not_found(format!("{key} not found")));
+    };
+    let written = admin.write_delete(existing, expected, dry_run).await?;
+    Ok(answer(written))
+}
