@@ -131,10 +131,11 @@ impl Inner {
                         return local(StatusCode::BAD_REQUEST, Bytes::from_static(b"invalid path"));
                     }
                 };
-                if !parts.headers.contains_key(header::HOST) {
-                    if let Ok(host) = HeaderValue::from_str(authority) {
-                        parts.headers.insert(header::HOST, host);
-                    }
+                // HTTP/2 carries the host in `:authority`; an HTTP/1.1 upstream needs `Host`.
+                if !parts.headers.contains_key(header::HOST)
+                    && let Ok(host) = HeaderValue::from_str(authority)
+                {
+                    parts.headers.insert(header::HOST, host);
                 }
                 drop(normalised);
                 self.forward(
