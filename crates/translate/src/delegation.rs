@@ -10,13 +10,14 @@
 //! Every problem is recorded on the resource that owns it, and remembered so that the virtual
 //! service it reaches can report it too.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate_api::{self as api, Kind, ResourceKey, Snapshot};
 use lockgate_compiled as compiled;
 
 use crate::Reports;
-use crate::destination::{self, DraftAction};
+use crate::destination::{self, ClusterInterner, DraftAction};
 use crate::matcher::{self, PathSpec};
 
 /// A compiled route whose destinations are not yet numbered.
@@ -64,6 +65,7 @@ impl Table<'_> {
 pub(crate) struct Walker<'a> {
     snapshot: &'a Snapshot,
     reports: &'a mut Reports,
+    clusters: &'a mut ClusterInterner,
     /// Problems found on sub route tables during this walk: `(table, message, is_error)`.
     pub(crate) sub_problems: Vec<(ResourceKey, String, bool)>,
     /// Whether the virtual service itself has an error in its own routes.
@@ -74,10 +76,16 @@ pub(crate) struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    pub(crate) fn new(snapshot: &'a Snapshot, reports: &'a mut Reports, root: ResourceKey) -> Self {
+    pub(crate) fn new(
+        snapshot: &'a Snapshot,
+        reports: &'a mut Reports,
+        clusters: &'a mut ClusterInterner,
+        root: ResourceKey,
+    ) -> Self {
         Walker {
             snapshot,
             reports,
+            clusters,
             sub_problems: Vec::new(),
             own_error: false,
             visited: BTreeSet::new(),
@@ -134,10 +142,11 @@ impl<'a> Walker<'a> {
             let field = format!("{field_prefix}[{i}]");
             let origin = format!("{origin_prefix}{}/routes[{i}]", owner.qualified_name());
             let no_matchers = route.matchers.is_empty();
-            let written = if no_matchers {
-                vec![api::Matcher::default()]
+            let root_matcher = [api::Matcher::default()];
+            let written: &[api::Matcher] = if no_matchers {
+                &root_matcher
             } else {
-                route.matchers.clone()
+                &route.matchers
             };
             let mut matchers = Vec::with_capacity(written.len());
             for (j, m) in written.iter().enumerate() {
@@ -159,9 +168,9 @@ impl<'a> Walker<'a> {
                             self.warning(owner, format!("{at}: route dropped: {reason}"));
                             continue 'routes;
                         }
-                        merged
+                        Cow::Owned(merged)
                     }
-                    None => m.clone(),
+                    None => Cow::Borrowed(m),
                 };
                 matchers.push((j, effective));
             }
@@ -186,8 +195,13 @@ impl<'a> Walker<'a> {
                 );
                 continue;
             }
-            let (action, errors) =
-                destination::compile_action(route, &field, &owner.namespace, self.snapshot);
+            let (action, errors) = destination::compile_action(
+                route,
+                &field,
+                &owner.namespace,
+                self.snapshot,
+                self.clusters,
+            );
             for e in errors {
                 self.error(owner, e);
             }
@@ -227,7 +241,7 @@ impl<'a> Walker<'a> {
     /// them; matchers that do not compile are reported and left out.
     fn push_invalid(
         &mut self,
-        matchers: &[(usize, api::Matcher)],
+        matchers: &[(usize, Cow<'_, api::Matcher>)],
         field: &str,
         no_matchers: bool,
         owner: &ResourceKey,
@@ -252,7 +266,7 @@ impl<'a> Walker<'a> {
         &mut self,
         route: &api::Route,
         delegate: &api::DelegateAction,
-        matchers: &[(usize, api::Matcher)],
+        matchers: &[(usize, Cow<'_, api::Matcher>)],
         options: Option<api::RouteOptions>,
         owner: &ResourceKey,
         field: &str,
@@ -262,7 +276,9 @@ impl<'a> Walker<'a> {
     ) {
         let no_matchers = route.matchers.is_empty();
         let delegating = match matchers {
-            [(_, m)] if matches!(PathSpec::of(m), Ok(PathSpec::Prefix(_))) => m.clone(),
+            [(_, m)] if matches!(PathSpec::of(m), Ok(PathSpec::Prefix(_))) => {
+                m.clone().into_owned()
+            }
             _ => {
                 self.error(owner, format!("{field}.matchers: a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
                 self.push_invalid(matchers, field, no_matchers, owner, origin, out);

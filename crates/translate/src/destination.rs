@@ -14,9 +14,38 @@ use lockgate_compiled::{self as compiled, ClusterKey};
 use crate::Reports;
 
 /// A destination as translation sees it, before clusters are numbered.
+/// Numbers cluster keys as destinations are resolved, so that routes carry a small number and
+/// the final configuration resolves each distinct cluster once.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterInterner {
+    ids: HashMap<ClusterKey, u32>,
+    keys: Vec<ClusterKey>,
+}
+
+impl ClusterInterner {
+    pub(crate) fn intern(&mut self, key: ClusterKey) -> u32 {
+        if let Some(id) = self.ids.get(&key) {
+            return *id;
+        }
+        let id = self.keys.len() as u32;
+        self.keys.push(key.clone());
+        self.ids.insert(key, id);
+        id
+    }
+
+    pub(crate) fn key(&self, id: u32) -> &ClusterKey {
+        &self.keys[id as usize]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum DraftTarget {
-    Cluster(ClusterKey),
+    /// An interned cluster: see [`ClusterInterner`].
+    Cluster(u32),
     /// A destination with an error: replaced by the invalid-route response under
     /// `replaceInvalidRoutes`, keeping its weight.
     Invalid,
@@ -208,14 +237,23 @@ pub(crate) fn compile_action(
     field: &str,
     owner_namespace: &str,
     snapshot: &Snapshot,
+    clusters: &mut ClusterInterner,
 ) -> (DraftAction, Vec<String>) {
     let mut errors = Vec::new();
     let action = if let Some(action) = &route.route_action {
-        let at = format!("{field}.routeAction");
+        // Field paths are built only when there is something to say: this runs per route.
+        let at = || format!("{field}.routeAction");
         match (&action.single, &action.multi) {
             (Some(single), None) => {
-                match destination(single, &format!("{at}.single"), owner_namespace, snapshot) {
-                    Ok(key) => DraftAction::Forward(vec![(1, DraftTarget::Cluster(key))]),
+                match destination(
+                    single,
+                    &|| format!("{}.single", at()),
+                    owner_namespace,
+                    snapshot,
+                ) {
+                    Ok(key) => {
+                        DraftAction::Forward(vec![(1, DraftTarget::Cluster(clusters.intern(key)))])
+                    }
                     Err(e) => {
                         errors.push(e);
                         DraftAction::Invalid
@@ -225,9 +263,11 @@ pub(crate) fn compile_action(
             (None, Some(multi)) => {
                 let mut targets = Vec::with_capacity(multi.destinations.len());
                 for (i, d) in multi.destinations.iter().enumerate() {
-                    let dest_at = format!("{at}.multi.destinations[{i}].destination");
+                    let dest_at = || format!("{}.multi.destinations[{i}].destination", at());
                     match destination(&d.destination, &dest_at, owner_namespace, snapshot) {
-                        Ok(key) => targets.push((d.weight, DraftTarget::Cluster(key))),
+                        Ok(key) => {
+                            targets.push((d.weight, DraftTarget::Cluster(clusters.intern(key))))
+                        }
                         Err(e) => {
                             errors.push(e);
                             targets.push((d.weight, DraftTarget::Invalid));
@@ -237,15 +277,17 @@ pub(crate) fn compile_action(
                 let total: u64 = multi.destinations.iter().map(|d| u64::from(d.weight)).sum();
                 if multi.destinations.is_empty() {
                     errors.push(format!(
-                        "{at}.multi.destinations: at least one destination is required"
+                        "{}.multi.destinations: at least one destination is required",
+                        at()
                     ));
                     DraftAction::Invalid
                 } else if total < 1 {
-                    errors.push(format!("{at}.multi.destinations: the weights sum to 0; at least one destination needs a weight of 1 or more"));
+                    errors.push(format!("{}.multi.destinations: the weights sum to 0; at least one destination needs a weight of 1 or more", at()));
                     DraftAction::Invalid
                 } else if total > u64::from(u32::MAX) {
                     errors.push(format!(
-                        "{at}.multi.destinations: the weights sum to {total}, more than {}",
+                        "{}.multi.destinations: the weights sum to {total}, more than {}",
+                        at(),
                         u32::MAX
                     ));
                     DraftAction::Invalid
@@ -254,11 +296,11 @@ pub(crate) fn compile_action(
                 }
             }
             (None, None) => {
-                errors.push(format!("{at}: set single or multi"));
+                errors.push(format!("{}: set single or multi", at()));
                 DraftAction::Invalid
             }
             (Some(_), Some(_)) => {
-                errors.push(format!("{at}: set only one of single and multi"));
+                errors.push(format!("{}: set only one of single and multi", at()));
                 DraftAction::Invalid
             }
         }
@@ -310,19 +352,20 @@ pub(crate) fn compile_action(
 /// Resolves one destination to its cluster key, or explains why it cannot be.
 fn destination(
     d: &api::Destination,
-    at: &str,
+    at: &dyn Fn() -> String,
     owner_namespace: &str,
     snapshot: &Snapshot,
 ) -> Result<ClusterKey, String> {
     let Some(reference) = &d.upstream else {
-        return Err(format!("{at}.upstream: required"));
+        return Err(format!("{}.upstream: required", at()));
     };
     let namespace = reference.namespace_or(owner_namespace);
     let id = (namespace.to_string(), reference.name.clone());
     let Some(upstream) = snapshot.upstreams.get(&id) else {
         // Gloo's wording, which people search for.
         return Err(format!(
-            "{at}: Route Warning: InvalidDestinationWarning. Reason: *v1.Upstream {{{namespace}.{}}} not found",
+            "{}: Route Warning: InvalidDestinationWarning. Reason: *v1.Upstream {{{namespace}.{}}} not found",
+            at(),
             reference.name
         ));
     };
@@ -340,18 +383,21 @@ fn destination(
             .map(|s| &s.selectors);
         let Some(selectors) = selectors.filter(|s| !s.is_empty()) else {
             return Err(format!(
-                "{at}.subset: upstream {namespace}.{} declares no subsetSpec, so it cannot be divided into subsets",
+                "{}.subset: upstream {namespace}.{} declares no subsetSpec, so it cannot be divided into subsets",
+                at(),
                 reference.name
             ));
         };
-        let keys: BTreeSet<&String> = subset.keys().collect();
-        if !selectors
-            .iter()
-            .any(|s| s.keys.iter().collect::<BTreeSet<_>>() == keys)
-        {
+        let declares = |s: &api::SubsetSelector| {
+            let distinct: BTreeSet<&String> = s.keys.iter().collect();
+            distinct.len() == subset.len() && distinct.iter().all(|k| subset.contains_key(*k))
+        };
+        if !selectors.iter().any(declares) {
             let declared: Vec<String> = selectors.iter().map(|s| format!("{:?}", s.keys)).collect();
+            let keys: Vec<&String> = subset.keys().collect();
             return Err(format!(
-                "{at}.subset: keys {:?} match none of the subset selectors of upstream {namespace}.{} ({})",
+                "{}.subset: keys {:?} match none of the subset selectors of upstream {namespace}.{} ({})",
+                at(),
                 keys,
                 reference.name,
                 declared.join(", ")

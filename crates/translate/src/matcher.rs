@@ -36,14 +36,14 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     let case_sensitive = m.case_sensitive.unwrap_or(true);
     let path = match PathSpec::of(m).map_err(|e| format!("{field}: {e}"))? {
         PathSpec::Prefix(value) => {
-            check_path_literal(value, &format!("{field}.prefix"))?;
+            check_path_literal(value, &|| format!("{field}.prefix"))?;
             compiled::PathMatch::Prefix {
                 value: value.to_string(),
                 case_sensitive,
             }
         }
         PathSpec::Exact(value) => {
-            check_path_literal(value, &format!("{field}.exact"))?;
+            check_path_literal(value, &|| format!("{field}.exact"))?;
             compiled::PathMatch::Exact {
                 value: value.to_string(),
                 case_sensitive,
@@ -60,10 +60,11 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     };
     let mut headers = Vec::with_capacity(m.headers.len());
     for (i, h) in m.headers.iter().enumerate() {
-        let at = format!("{field}.headers[{i}]");
+        let at = || format!("{field}.headers[{i}]");
         if !is_token(&h.name) {
             return Err(format!(
-                "{at}.name: {:?} is not a valid header name",
+                "{}.name: {:?} is not a valid header name",
+                at(),
                 h.name
             ));
         }
@@ -75,9 +76,9 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     }
     let mut query = Vec::with_capacity(m.query_parameters.len());
     for (i, q) in m.query_parameters.iter().enumerate() {
-        let at = format!("{field}.queryParameters[{i}]");
+        let at = || format!("{field}.queryParameters[{i}]");
         if q.name.is_empty() {
-            return Err(format!("{at}.name: must not be empty"));
+            return Err(format!("{}.name: must not be empty", at()));
         }
         query.push(compiled::QueryMatch {
             name: q.name.clone(),
@@ -104,27 +105,33 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     })
 }
 
-fn value_match(value: Option<&str>, regex: bool, at: &str) -> Result<ValueMatch, String> {
+fn value_match(
+    value: Option<&str>,
+    regex: bool,
+    at: &dyn Fn() -> String,
+) -> Result<ValueMatch, String> {
     match (value, regex) {
         (None, false) | (Some(""), false) => Ok(ValueMatch::Present),
-        (None, true) => Err(format!("{at}: regex is true but no value is given")),
+        (None, true) => Err(format!("{}: regex is true but no value is given", at())),
         (Some(v), false) => Ok(ValueMatch::Exact(v.to_string())),
         (Some(v), true) => Pattern::new(v, true).map(ValueMatch::Regex).map_err(|e| {
             format!(
-                "{at}.value: invalid regular expression: {}",
+                "{}.value: invalid regular expression: {}",
+                at(),
                 first_line(&e.to_string())
             )
         }),
     }
 }
 
-fn check_path_literal(value: &str, field: &str) -> Result<(), String> {
+fn check_path_literal(value: &str, field: &dyn Fn() -> String) -> Result<(), String> {
     if !value.starts_with('/') {
-        return Err(format!("{field}: {value:?} must start with '/'"));
+        return Err(format!("{}: {value:?} must start with '/'", field()));
     }
     if value.contains(['?', '#']) || value.chars().any(|c| c.is_control() || c == ' ') {
         return Err(format!(
-            "{field}: {value:?} must be a path without query, fragment, spaces or control characters"
+            "{}: {value:?} must be a path without query, fragment, spaces or control characters",
+            field()
         ));
     }
     Ok(())

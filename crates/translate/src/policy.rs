@@ -8,14 +8,14 @@
 //!    virtual service is translated from its last valid generation while everything else moves
 //!    on; what still has no valid generation falls back to policy 2.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use lockgate_api::{Kind, ResourceKey, RouteTable, Snapshot, VirtualService};
-use lockgate_compiled::{self as compiled, ClusterId, ClusterKey, CompiledConfig};
+use lockgate_compiled::{self as compiled, ClusterId, CompiledConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::destination::{self, DraftAction, DraftTarget};
+use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
 use crate::virtual_service::{DraftHost, translate_hosts};
 use crate::{Outcome, Reports};
 
@@ -41,7 +41,8 @@ enum Mode {
 
 pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
     let mut reports = Reports::default();
-    let mut hosts = translate_hosts(snapshot, &mut reports);
+    let mut clusters = ClusterInterner::default();
+    let mut hosts = translate_hosts(snapshot, &mut reports, &mut clusters);
     let policy = &snapshot.settings.spec.gloo.invalid_config_policy;
     let state_last_valid = remember_last_valid(snapshot, &reports, previous);
 
@@ -58,7 +59,8 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
             }
             // The substituted snapshot's own reports are not the truth about today's resources;
             // only its routes are used.
-            hosts = translate_hosts(&substituted.0, &mut Reports::default());
+            clusters = ClusterInterner::default();
+            hosts = translate_hosts(&substituted.0, &mut Reports::default(), &mut clusters);
         }
         Mode::ReplaceInvalid
     } else if policy.replace_invalid_routes() {
@@ -76,7 +78,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
         },
         policy.response_body().to_string(),
     );
-    let config = assemble(hosts, mode, &invalid, previous, snapshot);
+    let config = assemble(hosts, clusters, mode, &invalid, previous, snapshot);
     let state = PolicyState {
         served: config.clone(),
         last_valid_route_tables: state_last_valid.0,
@@ -200,6 +202,7 @@ fn substitute_last_valid(
 /// served before.
 fn assemble(
     hosts: Vec<DraftHost>,
+    mut clusters: ClusterInterner,
     mode: Mode,
     invalid: &(u16, String),
     previous: &PolicyState,
@@ -207,7 +210,9 @@ fn assemble(
 ) -> CompiledConfig {
     enum Source<'a> {
         Draft(DraftHost),
-        Kept(&'a compiled::VirtualHost),
+        /// A virtual host kept from the previous configuration, with its clusters interned:
+        /// previous cluster index to interned id.
+        Kept(&'a compiled::VirtualHost, HashMap<usize, u32>),
     }
     let mut sources = Vec::with_capacity(hosts.len());
     for host in hosts {
@@ -217,45 +222,59 @@ fn assemble(
             continue;
         }
         let name = host.key.qualified_name();
+        // A virtual service with no valid generation ever served is not served at all.
         if let Some(old) = previous
             .served
             .virtual_hosts
             .iter()
             .find(|v| v.name == name)
         {
-            sources.push(Source::Kept(old));
+            let mut ids = HashMap::new();
+            for id in forwarded_clusters(old) {
+                if let Some(cluster) = previous.served.clusters.get(id.0) {
+                    ids.insert(id.0, clusters.intern(cluster.key.clone()));
+                }
+            }
+            sources.push(Source::Kept(old, ids));
         }
-        // A virtual service with no valid generation ever served is not served at all.
     }
 
-    // Number the clusters in key order so that the output never depends on visiting order.
-    let mut keys = BTreeSet::new();
+    // Only clusters that a served route uses, numbered in key order so that the output never
+    // depends on the order things were visited in.
+    let mut used = vec![false; clusters.len()];
     for source in &sources {
         match source {
             Source::Draft(h) => {
                 for r in &h.routes {
                     if let DraftAction::Forward(targets) = &r.action {
-                        keys.extend(targets.iter().filter_map(|(_, t)| match t {
-                            DraftTarget::Cluster(k) => Some(k.clone()),
-                            DraftTarget::Invalid => None,
-                        }));
+                        for (_, t) in targets {
+                            if let DraftTarget::Cluster(id) = t {
+                                used[*id as usize] = true;
+                            }
+                        }
                     }
                 }
             }
-            Source::Kept(v) => keys.extend(kept_cluster_keys(v, &previous.served)),
+            Source::Kept(_, ids) => ids.values().for_each(|id| used[*id as usize] = true),
         }
     }
-    let ids: BTreeMap<ClusterKey, ClusterId> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.clone(), ClusterId(i)))
+    let mut order: Vec<u32> = (0..clusters.len() as u32)
+        .filter(|id| used[*id as usize])
         .collect();
+    order.sort_by(|a, b| clusters.key(*a).cmp(clusters.key(*b)));
+    let mut final_id = vec![ClusterId(usize::MAX); clusters.len()];
+    for (position, id) in order.iter().enumerate() {
+        final_id[*id as usize] = ClusterId(position);
+    }
     let explicit = destination::ExplicitMembers::index(snapshot);
-    let clusters = keys
-        .into_iter()
-        .map(|key| compiled::Cluster {
-            endpoints: destination::endpoints(snapshot, &explicit, &key),
-            key,
+    let compiled_clusters = order
+        .iter()
+        .map(|id| {
+            let key = clusters.key(*id).clone();
+            compiled::Cluster {
+                endpoints: destination::endpoints(snapshot, &explicit, &key),
+                key,
+            }
         })
         .collect();
 
@@ -268,18 +287,26 @@ fn assemble(
                 routes: h
                     .routes
                     .into_iter()
-                    .map(|r| finish_route(r, &ids, invalid))
+                    .map(|r| finish_route(r, &final_id, invalid))
                     .collect(),
             }),
-            Source::Kept(v) => virtual_hosts.push(relink(v, &previous.served, &ids)),
+            Source::Kept(v, ids) => {
+                let mut kept = v.clone();
+                for id in forwarded_clusters_mut(&mut kept) {
+                    if let Some(interned) = ids.get(&id.0) {
+                        *id = final_id[*interned as usize];
+                    }
+                }
+                virtual_hosts.push(kept);
+            }
         }
     }
-    CompiledConfig::new(virtual_hosts, clusters)
+    CompiledConfig::new(virtual_hosts, compiled_clusters)
 }
 
 fn finish_route(
     r: crate::delegation::DraftRoute,
-    ids: &BTreeMap<ClusterKey, ClusterId>,
+    final_id: &[ClusterId],
     invalid: &(u16, String),
 ) -> compiled::Route {
     let replaced = compiled::Action::DirectResponse {
@@ -299,7 +326,9 @@ fn finish_route(
                 .map(|(weight, target)| compiled::WeightedTarget {
                     weight,
                     target: match target {
-                        DraftTarget::Cluster(key) => compiled::Target::Cluster(ids[&key]),
+                        DraftTarget::Cluster(id) => {
+                            compiled::Target::Cluster(final_id[id as usize])
+                        }
                         DraftTarget::Invalid => compiled::Target::Invalid {
                             status: invalid.0,
                             body: invalid.1.clone(),
@@ -307,7 +336,7 @@ fn finish_route(
                     },
                 })
                 .collect::<Vec<_>>();
-            // A single invalid destination is the whole route: answer it directly.
+            // A route whose every destination is invalid is answered directly.
             if destinations
                 .iter()
                 .all(|d| matches!(d.target, compiled::Target::Invalid { .. }))
@@ -329,41 +358,31 @@ fn finish_route(
     }
 }
 
-fn kept_cluster_keys<'a>(
-    v: &'a compiled::VirtualHost,
-    served: &'a CompiledConfig,
-) -> impl Iterator<Item = ClusterKey> + 'a {
-    v.routes.iter().flat_map(move |r| match &r.action {
-        compiled::Action::Forward(f) => f
-            .destinations
-            .iter()
-            .filter_map(|d| match d.target {
-                compiled::Target::Cluster(id) => served.clusters.get(id.0).map(|c| c.key.clone()),
-                compiled::Target::Invalid { .. } => None,
-            })
-            .collect::<Vec<_>>(),
-        _ => Vec::new(),
-    })
+/// The clusters a compiled virtual host forwards to.
+fn forwarded_clusters(v: &compiled::VirtualHost) -> impl Iterator<Item = ClusterId> + '_ {
+    v.routes
+        .iter()
+        .flat_map(|r| match &r.action {
+            compiled::Action::Forward(f) => f.destinations.as_slice(),
+            _ => &[],
+        })
+        .filter_map(|d| match d.target {
+            compiled::Target::Cluster(id) => Some(id),
+            compiled::Target::Invalid { .. } => None,
+        })
 }
 
-/// A virtual host kept from the previous configuration, its destinations re-linked to today's
-/// clusters (same upstream and subset, today's endpoints).
-fn relink(
-    v: &compiled::VirtualHost,
-    served: &CompiledConfig,
-    ids: &BTreeMap<ClusterKey, ClusterId>,
-) -> compiled::VirtualHost {
-    let mut out = v.clone();
-    for route in &mut out.routes {
-        if let compiled::Action::Forward(f) = &mut route.action {
-            for d in &mut f.destinations {
-                if let compiled::Target::Cluster(id) = &mut d.target {
-                    if let Some(new) = served.clusters.get(id.0).and_then(|c| ids.get(&c.key)) {
-                        *id = *new;
-                    }
-                }
-            }
-        }
-    }
-    out
+fn forwarded_clusters_mut(
+    v: &mut compiled::VirtualHost,
+) -> impl Iterator<Item = &mut ClusterId> + '_ {
+    v.routes
+        .iter_mut()
+        .flat_map(|r| match &mut r.action {
+            compiled::Action::Forward(f) => f.destinations.as_mut_slice(),
+            _ => &mut [],
+        })
+        .filter_map(|d| match &mut d.target {
+            compiled::Target::Cluster(id) => Some(id),
+            compiled::Target::Invalid { .. } => None,
+        })
 }

@@ -7,7 +7,7 @@ use lockgate_api::{Kind, ResourceKey, Snapshot};
 
 use crate::Reports;
 use crate::delegation::{DraftRoute, Walker};
-use crate::destination;
+use crate::destination::{self, ClusterInterner};
 
 /// One virtual service, translated but not yet put through the policy.
 #[derive(Debug, Clone)]
@@ -23,7 +23,11 @@ pub(crate) struct DraftHost {
 }
 
 /// Translates every virtual service of `snapshot`, recording every problem in `reports`.
-pub(crate) fn translate_hosts(snapshot: &Snapshot, reports: &mut Reports) -> Vec<DraftHost> {
+pub(crate) fn translate_hosts(
+    snapshot: &Snapshot,
+    reports: &mut Reports,
+    clusters: &mut ClusterInterner,
+) -> Vec<DraftHost> {
     for key in snapshot.route_tables.keys() {
         reports.touch(&ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
     }
@@ -49,7 +53,7 @@ pub(crate) fn translate_hosts(snapshot: &Snapshot, reports: &mut Reports) -> Vec
         for e in &own_domain_errors {
             reports.error(&key, e.clone());
         }
-        let mut walker = Walker::new(snapshot, reports, key.clone());
+        let mut walker = Walker::new(snapshot, reports, clusters, key.clone());
         let routes = walker.walk(
             &vs.spec.virtual_host.routes,
             &key,
@@ -84,7 +88,7 @@ pub(crate) fn translate_hosts(snapshot: &Snapshot, reports: &mut Reports) -> Vec
         if reached.contains(&key) {
             continue;
         }
-        let mut walker = Walker::new(snapshot, reports, key.clone());
+        let mut walker = Walker::new(snapshot, reports, clusters, key.clone());
         walker.walk(&table.spec.routes, &key, "spec.routes");
     }
     hosts
