@@ -13,6 +13,7 @@
 mod body;
 mod error;
 mod ops;
+mod proxy_metrics;
 mod resources;
 mod write;
 
@@ -28,6 +29,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;
+pub use crate::proxy_metrics::register_proxy;
 
 /// Large route tables are large; beyond this a body is refused with 413.
 const BODY_LIMIT: usize = 32 * 1024 * 1024;

@@ -1,28 +1,242 @@
-//! `lockgate serve`: placeholder until the control plane lands (its owner replaces this file).
+//! `lockgate serve`: the gateway. Wires the store, the controller, the admin API and the proxy.
 //!
-//! Entry point: `pub fn run_blocking(args) -> anyhow::Result<()>`.
+//! Entry point: [`run_blocking`], called from a plain (non-async) `main`: it builds the tokio
+//! runtime itself, because `--workers` must be known before the runtime starts.
+//!
+//! - Store: the embedded store at `<state dir>/store.redb` by default. The state directory is
+//!   `--state-dir`, else `$LOCKGATE_STATE_DIR`, else `./.lockgate`. With `--config-dir DIR` the
+//!   gateway serves that watched directory of YAML files instead (read-only to the admin API);
+//!   the last known good is then persisted under `<state dir>/config-dir/` only when a state
+//!   directory is given (flag or variable), and kept in memory otherwise.
+//! - Logs go to stderr; `RUST_LOG` filters them (default `info`).
+//! - SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
+//!   [`DRAIN_TIMEOUT`]), then exits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use arc_swap::ArcSwap;
+use lockgate_compiled::CompiledConfig;
+use lockgate_controller::{Controller, ControllerOptions};
+use lockgate_store::{DirStore, DirStoreOptions, EmbeddedStore, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// How long requests in flight may take to finish after a shutdown signal.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+const DEFAULT_STATE_DIR: &str = ".lockgate";
 
 /// Flags of `lockgate serve`, as DESIGN.md's "Interfaces" lists them.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeArgs {
-    /// Address of the proxy listener.
+    /// Address of the proxy listener (HTTP/1.1 and h2c).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
     /// Address of the admin API.
     #[arg(long, default_value = "127.0.0.1:9901")]
     pub admin: String,
-    /// Directory of the embedded store.
+    /// Directory of the embedded store and the persisted last known good
+    /// [default: $LOCKGATE_STATE_DIR, else ./.lockgate]
+    #[arg(long, env = "LOCKGATE_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Serve a watched directory of YAML files instead of the embedded store (read-only to the
+    /// admin API; a missing or empty directory serves 404s).
     #[arg(long)]
-    pub state_dir: Option<std::path::PathBuf>,
-    /// Serve a watched directory of YAML files instead of the embedded store.
-    #[arg(long)]
-    pub config_dir: Option<std::path::PathBuf>,
-    /// Runtime worker threads.
+    pub config_dir: Option<PathBuf>,
+    /// Runtime worker threads [default: the number of cores].
     #[arg(long)]
     pub workers: Option<usize>,
+    /// Bearer tokens for the admin API (not supported yet: the gateway refuses to start rather
+    /// than run the admin API open).
+    #[arg(long)]
+    pub auth_file: Option<PathBuf>,
 }
 
+/// Runs the gateway until SIGINT or SIGTERM.
 pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
-    let _ = args;
-    anyhow::bail!("serve is not built yet")
+    init_logging();
+    if let Some(file) = &args.auth_file {
+        bail!(
+            "--auth-file {}: bearer-token authentication is not implemented yet in this build; \
+             refusing to start rather than serve the admin API without it",
+            file.display()
+        );
+    }
+    let workers = match args.workers {
+        Some(0) => bail!("--workers must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("lockgate-worker")
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(run(args, shutdown_signal()))
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Already set (the demo runs the gateway in-process): keep the existing one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); only Ctrl-C stops the gateway");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+async fn bind(address: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} ({what})"))
+}
+
+fn state_dir(args: &ServeArgs) -> PathBuf {
+    args.state_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
+}
+
+fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(dir) = &args.config_dir {
+        let state = args.state_dir.as_ref().map(|s| s.join("config-dir"));
+        if !dir.is_dir() {
+            tracing::warn!(
+                dir = %dir.display(),
+                "the config directory does not exist (yet): serving nothing until it does"
+            );
+        }
+        tracing::info!(
+            dir = %dir.display(),
+            persisted = %state.as_deref().map_or("in memory only".into(), |s| s.display().to_string()),
+            "store: watched directory (read-only)"
+        );
+        let options = DirStoreOptions {
+            state_dir: state,
+            ..DirStoreOptions::default()
+        };
+        return Ok(Arc::new(DirStore::open(dir, options)));
+    }
+    let path = state_dir(args).join("store.redb");
+    let store = EmbeddedStore::open(&path)
+        .with_context(|| format!("cannot open the embedded store at {}", path.display()))?;
+    tracing::info!(path = %absolute(&path).display(), "store: embedded");
+    Ok(Arc::new(store))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Runs the gateway until `shutdown` completes.
+pub async fn run(
+    args: ServeArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Listen first: a port in use is the most common reason not to start.
+    let proxy_listener = bind(&args.listen, "--listen, the proxy").await?;
+    let admin_listener = bind(&args.admin, "--admin, the admin API").await?;
+    let proxy_address = proxy_listener.local_addr()?;
+    let admin_address = admin_listener.local_addr()?;
+
+    let store = open_store(&args)?;
+    let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
+    let controller = Controller::start(
+        Arc::clone(&store),
+        Arc::clone(&config),
+        ControllerOptions::default(),
+    )
+    .await
+    .context("starting the controller")?;
+
+    let proxy = lockgate_proxy::Proxy::new(Arc::clone(&config));
+    let mut registry = prometheus_client::registry::Registry::default();
+    lockgate_admin::register_proxy(&mut registry, proxy.clone());
+    let admin = lockgate_admin::Admin::with_registry(
+        controller.handle(),
+        proxy_address.to_string(),
+        args.config_dir.as_ref().map(|d| d.display().to_string()),
+        registry,
+    );
+
+    let (stop, stopping) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let admin_task = tokio::spawn(lockgate_admin::serve(
+        admin_listener,
+        admin,
+        stopped(stopping.clone()),
+    ));
+    let proxy_stopping = stopped(stopping.clone());
+    let proxy_task = tokio::spawn(async move { proxy.serve(proxy_listener, proxy_stopping).await });
+    tracing::info!(
+        "lockgate serving: proxy on http://{proxy_address}, admin API on http://{admin_address}"
+    );
+
+    let mut admin_task = admin_task;
+    let mut proxy_task = proxy_task;
+    // Either a signal, or a server that stopped on its own (which is an error).
+    let early = tokio::select! {
+        () = shutdown => None,
+        result = &mut admin_task => Some(("admin API", result)),
+        result = &mut proxy_task => Some(("proxy", result)),
+    };
+    if let Some((what, result)) = early {
+        let _ = stop.send(true);
+        controller.stop().await;
+        return match result {
+            Ok(Ok(())) => bail!("the {what} stopped unexpectedly"),
+            Ok(Err(e)) => Err(e).context(format!("the {what} failed")),
+            Err(e) => Err(e).context(format!("the {what} task failed")),
+        };
+    }
+
+    tracing::info!("shutting down: finishing requests in flight (up to {DRAIN_TIMEOUT:?})");
+    let _ = stop.send(true);
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        let (admin, proxy) = tokio::join!(admin_task, proxy_task);
+        for (what, result) in [("admin API", admin), ("proxy", proxy)] {
+            match result {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!("the {what} ended with an error: {e}"),
+                Err(e) => tracing::warn!("the {what} task failed: {e}"),
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; closing them");
+    }
+    controller.stop().await;
+    tracing::info!("stopped");
+    Ok(())
 }
