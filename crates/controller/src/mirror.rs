@@ -40,6 +40,11 @@ impl Mirror {
         mirror
     }
 
+    /// Whether translation would see the same in both (statuses and revisions aside).
+    pub(crate) fn same_content(&self, other: &Mirror) -> bool {
+        self.resources == other.resources && self.undecodable == other.undecodable
+    }
+
     /// Applies one change; returns whether translation would see anything new.
     pub(crate) fn apply(&mut self, event: WatchEvent) -> bool {
         let changed = match event {
@@ -111,5 +116,106 @@ impl Mirror {
             .map(|(k, r)| (k.clone(), r.metadata().generation));
         let undecodable = self.undecodable.keys().map(|k| (k.clone(), None));
         resources.chain(undecodable).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lockgate_api::{Document, Kind, decode_documents};
+    use serde_json::json;
+
+    use super::*;
+
+    fn upstream(port: u16, revision: u64) -> Resource {
+        let yaml = format!(
+            "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {{name: u, namespace: echo, resourceVersion: '{revision}', generation: 1}}\nspec:\n  static:\n    hosts: [{{addr: 127.0.0.1, port: {port}}}]\n"
+        );
+        match decode_documents(&yaml).pop() {
+            Some(Ok(Document::Resource(resource))) => resource,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn key() -> ResourceKey {
+        ResourceKey::new(Kind::Upstream, "echo", "u")
+    }
+
+    #[test]
+    fn a_status_write_is_no_change_but_its_status_is_kept() {
+        let mut mirror = Mirror::default();
+        let put = |resource, revision| WatchEvent::Put {
+            resource,
+            revision: Revision(revision),
+        };
+        assert!(mirror.apply(put(upstream(1, 1), 1)));
+        let first = mirror.snapshot();
+
+        let mut with_status = upstream(1, 2);
+        set_status(&mut with_status, Some(json!({"state": "Accepted"})));
+        assert!(
+            !mirror.apply(put(with_status, 2)),
+            "only the status and version moved"
+        );
+        assert_eq!(
+            mirror.statuses.get(&key()),
+            Some(&json!({"state": "Accepted"}))
+        );
+        assert_eq!(mirror.revision, Revision(2));
+        assert!(
+            Arc::ptr_eq(&first, &mirror.snapshot()),
+            "the snapshot is reused"
+        );
+
+        assert!(mirror.apply(put(upstream(2, 3), 3)));
+        assert!(!Arc::ptr_eq(&first, &mirror.snapshot()));
+    }
+
+    #[test]
+    fn undecodable_resources_replace_and_are_replaced_by_decoded_ones() {
+        let mut mirror = Mirror::default();
+        mirror.apply(WatchEvent::Put {
+            resource: upstream(1, 1),
+            revision: Revision(1),
+        });
+        let broken = WatchEvent::PutUndecodable {
+            key: key(),
+            undecodable: Undecodable {
+                labels: Default::default(),
+                errors: vec!["u.yaml: spec.static: unknown field".into()],
+            },
+            revision: Revision(2),
+        };
+        assert!(mirror.apply(broken));
+        let snapshot = mirror.snapshot();
+        assert!(snapshot.upstreams.is_empty());
+        assert!(snapshot.undecodable.contains_key(&key()));
+        assert_eq!(mirror.keys(), vec![(key(), None)]);
+
+        assert!(mirror.apply(WatchEvent::Put {
+            resource: upstream(1, 3),
+            revision: Revision(3),
+        }));
+        assert!(mirror.snapshot().undecodable.is_empty());
+        assert!(mirror.apply(WatchEvent::Delete {
+            key: key(),
+            revision: Revision(4),
+        }));
+        assert!(mirror.keys().is_empty());
+    }
+
+    #[test]
+    fn a_relisted_mirror_with_the_same_resources_is_the_same_content() {
+        let listing = |port| Listing {
+            resources: vec![upstream(port, 7)],
+            undecodable: Vec::new(),
+            revision: Revision(7),
+        };
+        let mut mirror = Mirror::from_listing(listing(1));
+        mirror.apply(WatchEvent::Put {
+            resource: upstream(1, 9),
+            revision: Revision(9),
+        });
+        assert!(mirror.same_content(&Mirror::from_listing(listing(1))));
+        assert!(!mirror.same_content(&Mirror::from_listing(listing(2))));
     }
 }

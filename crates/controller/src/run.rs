@@ -172,10 +172,18 @@ impl Worker {
                 }
             };
             let revision = listing.revision;
-            *self.shared.mirror() = Mirror::from_listing(listing);
+            let fresh = Mirror::from_listing(listing);
+            // A relist after a burst of status writes (more events than the store keeps)
+            // usually finds nothing new: no need to translate again then.
+            let changed = {
+                let mut mirror = self.shared.mirror();
+                let changed = !mirror.same_content(&fresh);
+                *mirror = fresh;
+                changed
+            };
             self.shared.mirror_revision.send_replace(revision);
             *watch = self.watch().await;
-            return true;
+            return changed;
         }
         let (changed, revision) = {
             let mut mirror = self.shared.mirror();

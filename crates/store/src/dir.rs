@@ -58,6 +58,10 @@ pub struct DirStore {
 }
 
 struct Shared {
+    root: PathBuf,
+    /// Only the rescan takes it: files are read without holding `state`, so API reads never
+    /// wait for disk I/O.
+    scanner: Mutex<Scanner>,
     state: Mutex<DirState>,
     log: Arc<EventLog>,
     blobs: BlobDir,
@@ -71,7 +75,7 @@ struct Stored {
 }
 
 struct DirState {
-    scanner: Scanner,
+    root: PathBuf,
     current: BTreeMap<ResourceKey, Stored>,
     statuses: HashMap<ResourceKey, serde_json::Value>,
     problems: Vec<SourceProblem>,
@@ -83,8 +87,10 @@ impl DirStore {
     pub fn open(root: impl Into<PathBuf>, options: DirStoreOptions) -> DirStore {
         let root = root.into();
         let shared = Arc::new(Shared {
+            root: root.clone(),
+            scanner: Mutex::new(Scanner::new(root.clone())),
             state: Mutex::new(DirState {
-                scanner: Scanner::new(root),
+                root,
                 current: BTreeMap::new(),
                 statuses: HashMap::new(),
                 problems: Vec::new(),
@@ -131,7 +137,7 @@ impl DirStore {
     }
 
     pub fn root(&self) -> PathBuf {
-        self.shared.lock().scanner.root().to_path_buf()
+        self.shared.root.clone()
     }
 }
 
@@ -156,7 +162,7 @@ impl Shared {
     /// Watches the root once it exists (again). A watch on a directory that was removed is
     /// dead, so it is dropped and re-established when the directory comes back.
     fn ensure_watching(&self, wake: &mpsc::Sender<()>) {
-        let root = self.lock().scanner.root().to_path_buf();
+        let root = self.root.clone();
         let mut watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
         if !root.is_dir() {
             *watcher = None;
@@ -182,11 +188,12 @@ impl Shared {
     }
 
     fn rescan(&self) {
+        let mut scanner = self.scanner.lock().unwrap_or_else(|p| p.into_inner());
+        let result = scanner.scan();
         let mut state = self.lock();
-        let result = state.scanner.scan();
         if result.problems != state.problems {
             for problem in &result.problems {
-                tracing::warn!(dir = %state.scanner.root().display(), "{problem}");
+                tracing::warn!(dir = %self.root.display(), "{problem}");
             }
             state.problems = result.problems;
         }
@@ -271,7 +278,7 @@ impl DirState {
     }
 
     fn read_only(&self) -> StoreError {
-        StoreError::ReadOnly(self.scanner.root().to_path_buf())
+        StoreError::ReadOnly(self.root.clone())
     }
 }
 

@@ -52,10 +52,6 @@ impl Scanner {
         }
     }
 
-    pub(crate) fn root(&self) -> &Path {
-        &self.root
-    }
-
     /// Reads the directory as it is now. A missing directory holds nothing.
     pub(crate) fn scan(&mut self) -> ScanResult {
         let mut paths = Vec::new();
