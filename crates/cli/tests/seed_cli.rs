@@ -329,13 +329,11 @@ fn replay(variant: Variant) {
 }
 
 #[test]
-#[ignore = "needs `lockgate serve` (serve.rs is still the placeholder)"]
 fn the_seed_workflow_through_the_cli_with_a_crash_in_the_blocked_state() {
     replay(Variant::ReplaceInvalidRoutes);
 }
 
 #[test]
-#[ignore = "needs `lockgate serve` (serve.rs is still the placeholder)"]
 fn keep_last_valid_moves_foxtrot_on_while_echo_keeps_its_last_valid_table() {
     replay(Variant::KeepLastValid);
 }

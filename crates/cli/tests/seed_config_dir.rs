@@ -54,7 +54,6 @@ fn endpoint_file(backend: &common::Backend) -> String {
 }
 
 #[test]
-#[ignore = "needs `lockgate serve` (serve.rs is still the placeholder)"]
 fn the_seed_workflow_is_served_from_a_watched_directory() {
     let workflow = Workflow::read(SEED_DIR);
     let home = tempfile::tempdir().expect("a temporary directory");
