@@ -8,6 +8,8 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::Sleep;
 
+use crate::pool::Lease;
+
 pin_project_lite::pin_project! {
     /// A response body on its way to the client.
     #[project = Projection]
@@ -15,11 +17,11 @@ pin_project_lite::pin_project! {
         Empty,
         /// A local answer: 404, 503, a direct response.
         Full { data: Option<Bytes> },
-        /// Streamed as it arrives.
-        Streaming { #[pin] body: Incoming },
+        /// Streamed as it arrives; the upstream connection goes back to the pool at the end.
+        Streaming { #[pin] body: Incoming, lease: Option<Lease> },
         /// Streamed, and cut off at the route's deadline: the route timeout covers the whole
         /// response, as Envoy's does.
-        Deadline { #[pin] body: Incoming, #[pin] deadline: Sleep },
+        Deadline { #[pin] body: Incoming, #[pin] deadline: Sleep, lease: Option<Lease> },
     }
 }
 
@@ -78,6 +80,28 @@ pub(crate) enum BodyError {
     Timeout,
 }
 
+/// Releases the upstream connection as soon as the body is known to be complete: at its end,
+/// or with its last frame when the length was known (the server then stops polling and never
+/// sees the end). On an error the connection is dropped, which closes it.
+fn settle(
+    frame: Option<Result<Frame<Bytes>, hyper::Error>>,
+    ended: bool,
+    lease: &mut Option<Lease>,
+) -> Option<Result<Frame<Bytes>, BodyError>> {
+    let complete = match &frame {
+        None => true,
+        Some(Ok(_)) => ended,
+        Some(Err(_)) => {
+            lease.take();
+            false
+        }
+    };
+    if complete && let Some(lease) = lease.take() {
+        lease.release();
+    }
+    frame.map(|r| r.map_err(BodyError::from))
+}
+
 impl Body for ProxyBody {
     type Data = Bytes;
     type Error = BodyError;
@@ -89,14 +113,20 @@ impl Body for ProxyBody {
         match self.project() {
             Projection::Empty => Poll::Ready(None),
             Projection::Full { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-            Projection::Streaming { body } => {
-                Poll::Ready(ready!(body.poll_frame(cx)).map(|r| r.map_err(BodyError::from)))
+            Projection::Streaming { mut body, lease } => {
+                let frame = ready!(body.as_mut().poll_frame(cx));
+                Poll::Ready(settle(frame, body.is_end_stream(), lease))
             }
-            Projection::Deadline { body, deadline } => {
-                if let Poll::Ready(frame) = body.poll_frame(cx) {
-                    return Poll::Ready(frame.map(|r| r.map_err(BodyError::from)));
+            Projection::Deadline {
+                mut body,
+                deadline,
+                lease,
+            } => {
+                if let Poll::Ready(frame) = body.as_mut().poll_frame(cx) {
+                    return Poll::Ready(settle(frame, body.is_end_stream(), lease));
                 }
                 ready!(deadline.poll(cx));
+                lease.take();
                 Poll::Ready(Some(Err(BodyError::Timeout)))
             }
         }
@@ -106,7 +136,7 @@ impl Body for ProxyBody {
         match self {
             ProxyBody::Empty => true,
             ProxyBody::Full { data } => data.is_none(),
-            ProxyBody::Streaming { body } | ProxyBody::Deadline { body, .. } => {
+            ProxyBody::Streaming { body, .. } | ProxyBody::Deadline { body, .. } => {
                 body.is_end_stream()
             }
         }
@@ -118,7 +148,9 @@ impl Body for ProxyBody {
             ProxyBody::Full { data } => {
                 SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
             }
-            ProxyBody::Streaming { body } | ProxyBody::Deadline { body, .. } => body.size_hint(),
+            ProxyBody::Streaming { body, .. } | ProxyBody::Deadline { body, .. } => {
+                body.size_hint()
+            }
         }
     }
 }

@@ -1,41 +1,23 @@
 //! Sending a request to a cluster: endpoint choice, the route timeout, retries, and the
 //! translation of upstream failures into the answers a client can read.
 
-use std::error::Error as _;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::uri::{Authority, PathAndQuery, Scheme};
+use http::header::{self, HeaderValue};
+use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use lockgate_compiled::Retries;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
+use crate::pool::{self, Lease, SendError};
 use crate::rng;
 use crate::table::ClusterState;
 
-pub(crate) type UpstreamClient = Client<HttpConnector, RequestBody>;
-
-/// Envoy's default connect timeout for a cluster.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Envoy's base retry back-off; each retry doubles it, with full jitter.
 const RETRY_BACK_OFF: Duration = Duration::from_millis(25);
-
-pub(crate) fn client() -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(60))
-        // The Host header is the client's, set by the proxy; never the endpoint's address.
-        .set_host(false)
-        .build(connector)
-}
 
 /// An upstream request, ready to be sent (again, if the route retries).
 pub(crate) struct Outgoing {
@@ -114,12 +96,11 @@ impl RetryOn {
 /// Sends `outgoing` to the cluster's endpoints in round-robin order until an answer is final:
 /// retries happen only when the route asks for them and the request has no body to replay.
 pub(crate) async fn send(
-    client: &UpstreamClient,
     cluster: &ClusterState,
     outgoing: Outgoing,
     retries: Option<&Retries>,
     deadline: Option<Instant>,
-) -> Result<Response<Incoming>, Failure> {
+) -> Result<(Response<Incoming>, Lease), Failure> {
     let retries = retries.filter(|_| matches!(outgoing.body, RequestBody::Empty));
     let retry_on = retries.map_or_else(RetryOn::default, |r| RetryOn::parse(&r.retry_on));
     let per_try = retries
@@ -130,7 +111,7 @@ pub(crate) async fn send(
     let mut outgoing = Some(outgoing);
     loop {
         let endpoint =
-            &cluster.authorities[cluster.counters.next_round_robin() % cluster.authorities.len()];
+            cluster.endpoints[cluster.counters.next_round_robin() % cluster.endpoints.len()];
         let last = attempt >= attempts;
         // Only a request without a body is retried, so a copy needs no body.
         let this_try = match (&outgoing, last) {
@@ -154,10 +135,10 @@ pub(crate) async fn send(
             (Some(d), Some(p)) => Some(d.min(Instant::now() + p)),
             (d, p) => d.or_else(|| p.map(|p| Instant::now() + p)),
         };
-        let result = attempt_once(client, request, endpoint, try_deadline).await;
+        let result = attempt_once(request, endpoint, try_deadline).await;
         let retry = !last
             && match &result {
-                Ok(response) => retry_on.status(response.status()),
+                Ok((response, _)) => retry_on.status(response.status()),
                 Err(failure) => {
                     let route_deadline_reached =
                         matches!(failure, Failure::Timeout) && try_deadline == deadline;
@@ -178,12 +159,11 @@ pub(crate) async fn send(
 }
 
 async fn attempt_once(
-    client: &UpstreamClient,
     request: Request<RequestBody>,
-    endpoint: &Authority,
+    endpoint: SocketAddr,
     deadline: Option<Instant>,
-) -> Result<Response<Incoming>, Failure> {
-    let response = client.request(request);
+) -> Result<(Response<Incoming>, Lease), Failure> {
+    let response = pool::send(endpoint, request);
     let result = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
             Ok(result) => result,
@@ -191,45 +171,26 @@ async fn attempt_once(
         },
         None => response.await,
     };
-    result.map_err(|error| {
-        let detail = format!("{endpoint}: {}", causes(&error));
-        if error.is_connect() {
-            Failure::Connect(detail)
-        } else {
-            Failure::Reset(detail)
-        }
+    result.map_err(|error| match error {
+        SendError::Connect(detail) => Failure::Connect(format!("{endpoint}: {detail}")),
+        SendError::Upstream(error) => Failure::Reset(format!("{endpoint}: {error}")),
     })
 }
 
-fn build(outgoing: Outgoing, endpoint: &Authority) -> Request<RequestBody> {
-    let mut parts = http::uri::Parts::default();
-    parts.scheme = Some(Scheme::HTTP);
-    parts.authority = Some(endpoint.clone());
-    parts.path_and_query = Some(outgoing.path_and_query);
+fn build(outgoing: Outgoing, endpoint: SocketAddr) -> Request<RequestBody> {
     let mut request = Request::new(outgoing.body);
     *request.method_mut() = outgoing.method;
-    // Scheme, authority and path are all present, so the parts always make a URI.
-    *request.uri_mut() = Uri::from_parts(parts).unwrap_or_default();
+    // Origin-form: the request line carries only the path; the Host header names the site.
+    *request.uri_mut() = Uri::from(outgoing.path_and_query);
     *request.version_mut() = Version::HTTP_11;
     *request.headers_mut() = outgoing.headers;
-    request
-}
-
-/// The error's causes, innermost last: `tcp connect error: Connection refused (os error 111)`.
-fn causes(error: &hyper_util::client::legacy::Error) -> String {
-    let mut text = String::new();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        if !text.is_empty() {
-            text.push_str(": ");
+    if !request.headers().contains_key(header::HOST) {
+        // HTTP/1.1 requires a Host; a client that sent none gets the endpoint's address.
+        if let Ok(host) = HeaderValue::try_from(endpoint.to_string()) {
+            request.headers_mut().insert(header::HOST, host);
         }
-        text.push_str(&cause.to_string());
-        source = cause.source();
     }
-    if text.is_empty() {
-        text = error.to_string();
-    }
-    text
+    request
 }
 
 fn jittered_back_off(attempt: u32) -> Duration {

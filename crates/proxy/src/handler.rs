@@ -182,7 +182,7 @@ impl Inner {
         };
         let cluster = table.cluster(&self.registry, id);
         cluster.counters.request();
-        if cluster.authorities.is_empty() {
+        if cluster.endpoints.is_empty() {
             let key = &table.config.cluster(id).key;
             let response = local(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -196,6 +196,7 @@ impl Inner {
             headers::join_cookies(&mut parts.headers);
         }
         headers::remove_hop_by_hop(&mut parts.headers);
+        headers::remove_expect_continue(&mut parts.headers);
         headers::set_forwarded(&mut parts.headers, client_ip);
         headers::manipulate(
             &mut parts.headers,
@@ -220,24 +221,27 @@ impl Inner {
             headers: parts.headers,
             body,
         };
-        let result = forward::send(
-            &self.client,
-            cluster,
-            outgoing,
-            options.retries.as_ref(),
-            deadline,
-        )
-        .await;
+        let result = forward::send(cluster, outgoing, options.retries.as_ref(), deadline).await;
         let response = match result {
-            Ok(response) => {
+            Ok((response, lease)) => {
                 let (mut head, body) = response.into_parts();
                 headers::remove_hop_by_hop(&mut head.headers);
-                let body = match deadline {
-                    Some(deadline) => ProxyBody::Deadline {
-                        body,
-                        deadline: tokio::time::sleep_until(deadline),
-                    },
-                    None => ProxyBody::Streaming { body },
+                let body = if body.is_end_stream() {
+                    // Nothing will poll an empty body to its end: release the connection now.
+                    lease.release();
+                    ProxyBody::Empty
+                } else {
+                    match deadline {
+                        Some(deadline) => ProxyBody::Deadline {
+                            body,
+                            deadline: tokio::time::sleep_until(deadline),
+                            lease: Some(lease),
+                        },
+                        None => ProxyBody::Streaming {
+                            body,
+                            lease: Some(lease),
+                        },
+                    }
                 };
                 Response::from_parts(head, body)
             }

@@ -38,6 +38,18 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove(header::UPGRADE);
 }
 
+/// The client's `Expect: 100-continue` was answered by this hop (hyper sends `100 Continue` when
+/// the proxy starts reading the body); the upstream gets the body without being asked, as Envoy
+/// does.
+pub(crate) fn remove_expect_continue(headers: &mut HeaderMap) {
+    if headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+    {
+        headers.remove(header::EXPECT);
+    }
+}
+
 fn header_names_in(value: &HeaderValue) -> impl Iterator<Item = HeaderName> + '_ {
     value
         .to_str()

@@ -105,3 +105,13 @@ fn split_cookies_are_joined_for_http1() {
         ["a=1; b=2"]
     );
 }
+
+#[test]
+fn expect_continue_is_answered_here_not_forwarded() {
+    let mut headers = map(&[("expect", "100-Continue"), ("x", "1")]);
+    remove_expect_continue(&mut headers);
+    assert!(!headers.contains_key("expect"));
+    let mut headers = map(&[("expect", "something-else")]);
+    remove_expect_continue(&mut headers);
+    assert!(headers.contains_key("expect"));
+}

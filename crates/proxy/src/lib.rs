@@ -28,6 +28,7 @@ mod forward;
 mod handler;
 mod headers;
 mod path;
+mod pool;
 mod redirect;
 mod rng;
 mod route;
@@ -51,7 +52,6 @@ use tokio::net::TcpListener;
 
 pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
 
-use crate::forward::UpstreamClient;
 use crate::table::{Registry, Table};
 
 /// The proxy. Cloning is cheap and clones share configuration, connections and counters.
@@ -65,7 +65,6 @@ struct Inner {
     /// The table of the configuration last seen; rebuilt when the configuration changes.
     table: ArcSwap<Table>,
     registry: Registry,
-    client: UpstreamClient,
 }
 
 impl Proxy {
@@ -77,7 +76,6 @@ impl Proxy {
                 config,
                 table: ArcSwap::from_pointee(table),
                 registry: Registry::new(),
-                client: forward::client(),
             }),
         }
     }

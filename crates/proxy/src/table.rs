@@ -1,4 +1,4 @@
-//! What the proxy keeps beside one configuration: counter slots and dialable endpoints.
+//! What the proxy keeps beside one configuration: counter slots, filled on first use.
 //!
 //! A [`Table`] is built the first time a request sees a new configuration (a cheap pass that
 //! allocates one empty slot per route and cluster) and is shared by every request on that
@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use http::uri::Authority;
 use lockgate_compiled::{ClusterId, ClusterKey, CompiledConfig, VirtualHost};
 
 use crate::stats::{Counters, RouteId, Stats};
@@ -24,8 +23,7 @@ pub(crate) struct Table {
 
 pub(crate) struct ClusterState {
     pub(crate) counters: Arc<Counters>,
-    /// The endpoints, ready to put in a request URI.
-    pub(crate) authorities: Box<[Authority]>,
+    pub(crate) endpoints: Box<[std::net::SocketAddr]>,
 }
 
 impl Table {
@@ -69,11 +67,7 @@ impl Table {
             let cluster = self.config.cluster(id);
             ClusterState {
                 counters: registry.cluster(&cluster.key),
-                authorities: cluster
-                    .endpoints
-                    .iter()
-                    .filter_map(|addr| Authority::try_from(addr.to_string()).ok())
-                    .collect(),
+                endpoints: cluster.endpoints.as_slice().into(),
             }
         })
     }

@@ -336,3 +336,56 @@ async fn per_try_timeout_retries_a_hung_attempt() {
     let reply = get(&client(), &gateway, "h", "/").await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "second try"));
 }
+
+/// A backend on its own accept loop that counts the connections it accepted.
+async fn counting_backend(close_each: bool) -> (std::net::SocketAddr, Arc<AtomicU32>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicU32::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req| async move {
+                    let mut response = full(StatusCode::OK, "counted");
+                    if close_each {
+                        response
+                            .headers_mut()
+                            .insert("connection", "close".parse().unwrap());
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+#[tokio::test]
+async fn upstream_connections_are_kept_alive_and_reused() {
+    let (addr, accepted) = counting_backend(false).await;
+    let gateway = gateway_to(&[addr], RouteOptions::default()).await;
+    let client = client();
+    for _ in 0..20 {
+        let reply = get(&client, &gateway, "h", "/").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "counted"));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn an_upstream_closing_its_connections_fails_no_request() {
+    let (addr, accepted) = counting_backend(true).await;
+    let gateway = gateway_to(&[addr], RouteOptions::default()).await;
+    let client = client();
+    for _ in 0..20 {
+        let reply = get(&client, &gateway, "h", "/").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "counted"));
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 20);
+}

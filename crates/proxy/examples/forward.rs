@@ -1,0 +1,83 @@
+//! The proxy alone in front of one upstream, for measuring the data plane without a controller:
+//!
+//! ```text
+//! cargo run --release -p lockgate-proxy --example forward -- 127.0.0.1:8080 127.0.0.1:9000 [WORKERS]
+//! ```
+//!
+//! Every request goes to the one upstream through a prefix route `/`, as the seed's `/echo` does.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use lockgate_compiled::{
+    Action, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Matcher, PathMatch, Route,
+    RouteOptions, Target, VirtualHost, WeightedTarget,
+};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: forward LISTEN UPSTREAM [WORKERS]";
+    let listen: SocketAddr = args.next().ok_or(usage)?.parse()?;
+    let upstream: SocketAddr = args.next().ok_or(usage)?.parse()?;
+    let workers: usize = match args.next() {
+        Some(n) => n.parse()?,
+        None => std::thread::available_parallelism()?.get(),
+    };
+    let config = CompiledConfig::new(
+        vec![VirtualHost {
+            name: "gloo-system.app".into(),
+            domains: vec!["*".into()],
+            routes: vec![Route {
+                origin: "gloo-system.app/routes[0]".into(),
+                matcher: Matcher {
+                    path: PathMatch::Prefix {
+                        value: "/".into(),
+                        case_sensitive: true,
+                    },
+                    headers: vec![],
+                    query: vec![],
+                    methods: vec![],
+                },
+                action: Action::Forward(Forward {
+                    destinations: vec![WeightedTarget {
+                        weight: 1,
+                        target: Target::Cluster(ClusterId(0)),
+                    }],
+                    total_weight: 1,
+                }),
+                options: RouteOptions::default(),
+            }],
+        }],
+        vec![Cluster {
+            key: ClusterKey {
+                upstream_namespace: "echo".into(),
+                upstream_name: "echo".into(),
+                subset: BTreeMap::new(),
+            },
+            endpoints: vec![upstream],
+        }],
+    );
+    // One worker: a current-thread runtime, the cheapest scheduler for a single core.
+    let runtime = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?
+    };
+    runtime.block_on(async move {
+        let proxy = lockgate_proxy::Proxy::new(Arc::new(ArcSwap::from_pointee(config)));
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        proxy
+            .serve(listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    })?;
+    Ok(())
+}

@@ -1,0 +1,170 @@
+//! Upstream connections: HTTP/1.1, keep-alive, pooled per worker thread without locks.
+//!
+//! A shared pool behind a mutex (hyper-util's legacy client) puts every request of every worker
+//! through one lock and a boxed future; here each worker thread keeps its own idle connections
+//! per endpoint in a thread-local map, so taking and returning a connection touches no shared
+//! memory. A connection goes back to the pool when its response body has been read to the end
+//! (see [`Lease`]), which is exactly when HTTP/1.1 can carry the next request. Tasks may move
+//! between worker threads; a connection returns to whichever thread finished with it, which is
+//! harmless. Idle connections are closed after [`IDLE_TIMEOUT`].
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::body::RequestBody;
+
+/// Envoy's default connect timeout for a cluster.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Idle upstream connections older than this are closed rather than reused: upstream servers
+/// close idle connections too (nginx after 75 s), and reusing one they are closing fails.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// Idle connections kept per endpoint and worker; beyond, returned connections are closed.
+const MAX_IDLE_PER_ENDPOINT: usize = 256;
+/// How often a thread sweeps its whole pool for expired and closed connections.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+type Sender = SendRequest<RequestBody>;
+
+struct Idle {
+    sender: Sender,
+    since: Instant,
+}
+
+#[derive(Default)]
+struct ThreadPool {
+    idle: HashMap<SocketAddr, Vec<Idle>>,
+    last_sweep: Option<Instant>,
+}
+
+thread_local! {
+    static POOL: RefCell<ThreadPool> = RefCell::new(ThreadPool::default());
+}
+
+/// A connection in use; return it with [`Lease::release`] once the response has been read whole.
+pub(crate) struct Lease {
+    endpoint: SocketAddr,
+    sender: Sender,
+}
+
+impl Lease {
+    /// Puts the connection back into this thread's pool, if it can take another request.
+    pub(crate) fn release(self) {
+        if self.sender.is_closed() {
+            return;
+        }
+        let now = Instant::now();
+        POOL.with(|pool| {
+            let Ok(mut pool) = pool.try_borrow_mut() else {
+                return;
+            };
+            let idle = pool.idle.entry(self.endpoint).or_default();
+            if idle.len() < MAX_IDLE_PER_ENDPOINT {
+                idle.push(Idle {
+                    sender: self.sender,
+                    since: now,
+                });
+            }
+            if pool
+                .last_sweep
+                .is_none_or(|last| now.duration_since(last) >= SWEEP_INTERVAL)
+            {
+                pool.last_sweep = Some(now);
+                pool.idle.retain(|_, idle| {
+                    idle.retain(|c| {
+                        !c.sender.is_closed() && now.duration_since(c.since) < IDLE_TIMEOUT
+                    });
+                    !idle.is_empty()
+                });
+            }
+        });
+    }
+}
+
+/// Why a request got no response.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// No connection could be made; nothing was sent.
+    Connect(String),
+    /// The connection failed after the request was (perhaps partly) sent.
+    Upstream(hyper::Error),
+}
+
+/// Sends `request` (origin-form URI) to `endpoint` on an idle pooled connection, or a new one.
+/// A pooled connection that turns out to be closing before the request was written is
+/// discarded and the request goes out on the next one, so a stale connection never fails a
+/// request.
+pub(crate) async fn send(
+    endpoint: SocketAddr,
+    mut request: Request<RequestBody>,
+) -> Result<(Response<Incoming>, Lease), SendError> {
+    while let Some(mut sender) = take_idle(endpoint) {
+        if !sender.is_ready() {
+            // Returned the moment its last response ended, the connection may not have noticed
+            // yet; it catches up within its next poll. One that is still busy is not waited for.
+            let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(sender.poll_ready(cx)));
+            if !matches!(ready.await, std::task::Poll::Ready(Ok(()))) {
+                continue;
+            }
+        }
+        match sender.try_send_request(request).await {
+            Ok(response) => return Ok((response, Lease { endpoint, sender })),
+            Err(mut error) => match error.take_message() {
+                Some(unsent) => request = unsent,
+                None => return Err(SendError::Upstream(error.into_error())),
+            },
+        }
+    }
+    let mut sender = connect(endpoint).await?;
+    match sender.send_request(request).await {
+        Ok(response) => Ok((response, Lease { endpoint, sender })),
+        Err(error) => Err(SendError::Upstream(error)),
+    }
+}
+
+fn take_idle(endpoint: SocketAddr) -> Option<Sender> {
+    let now = Instant::now();
+    POOL.with(|pool| {
+        let mut pool = pool.try_borrow_mut().ok()?;
+        let idle = pool.idle.get_mut(&endpoint)?;
+        // Most recently used first: it is the least likely to have been closed by the upstream.
+        while let Some(connection) = idle.pop() {
+            if !connection.sender.is_closed() && now.duration_since(connection.since) < IDLE_TIMEOUT
+            {
+                return Some(connection.sender);
+            }
+        }
+        None
+    })
+}
+
+async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => return Err(SendError::Connect(format!("tcp connect error: {error}"))),
+        Err(_) => {
+            return Err(SendError::Connect(format!(
+                "tcp connect timeout after {}s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
