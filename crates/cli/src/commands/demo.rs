@@ -114,8 +114,10 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let seed_dir = home.path().join("seed");
     write_seed(&seed_dir)?;
 
-    let listen = args.listen.map_or_else(|| free_address(8080), Ok)?;
-    let admin = args.admin.map_or_else(|| free_address(9901), Ok)?;
+    // Checked free before anything starts: a demo that found another gateway on its admin
+    // port would otherwise apply the seed to that one.
+    let listen = usable_address(args.listen, 8080, "--listen")?;
+    let admin = usable_address(args.admin, 9901, "--admin")?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -152,9 +154,15 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     ])
     .context("building the gateway's flags")?
     .args;
-    let gateway = std::thread::Builder::new()
+    // The gateway thread and Ctrl-C both report here: whichever comes first ends the demo.
+    let (events, ended) = std::sync::mpsc::channel();
+    let gateway_events = events.clone();
+    std::thread::Builder::new()
         .name("gateway".into())
-        .spawn(move || serve::run_blocking(serve_args))
+        .spawn(move || {
+            let result = serve::run_blocking(serve_args);
+            let _ = gateway_events.send(Ended::Gateway(result));
+        })
         .context("starting the gateway")?;
 
     let server = ServerArgs {
@@ -164,11 +172,8 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let client = Client::new(&server)?;
     let deadline = Instant::now() + READY_WITHIN;
     while !client.is_ready() {
-        if gateway.is_finished() {
-            return match gateway.join() {
-                Ok(Err(error)) => Err(error.context("the gateway stopped")),
-                _ => bail!("the gateway stopped before it was ready"),
-            };
+        if let Ok(Ended::Gateway(result)) = ended.try_recv() {
+            return Err(gateway_stopped(result));
         }
         if Instant::now() > deadline {
             bail!("the gateway did not become ready at {admin} within {READY_WITHIN:?}");
@@ -193,11 +198,31 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     print!("{}", guide(listen, admin, &seed_dir, &backends));
-    runtime
-        .block_on(tokio::signal::ctrl_c())
-        .context("waiting for Ctrl-C")?;
-    println!("\nStopping; removing {}.", home.path().display());
-    Ok(ExitCode::SUCCESS)
+    runtime.spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = events.send(Ended::Interrupted);
+        }
+    });
+    match ended.recv() {
+        Ok(Ended::Gateway(result)) => Err(gateway_stopped(result)),
+        Ok(Ended::Interrupted) | Err(_) => {
+            println!("\nStopping; removing {}.", home.path().display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Why the demo ends.
+enum Ended {
+    Gateway(anyhow::Result<()>),
+    Interrupted,
+}
+
+fn gateway_stopped(result: anyhow::Result<()>) -> anyhow::Error {
+    match result {
+        Err(error) => error.context("the gateway stopped"),
+        Ok(()) => anyhow::anyhow!("the gateway stopped"),
+    }
 }
 
 fn write_seed(dir: &Path) -> anyhow::Result<()> {
@@ -209,13 +234,23 @@ fn write_seed(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `127.0.0.1:{preferred}` when nothing listens there, else a free port the system picks.
-fn free_address(preferred: u16) -> anyhow::Result<SocketAddr> {
-    // The listener is closed again before the gateway binds: a program could take the port in
-    // between, and the gateway would then say so. That is rare and harmless for a demo.
-    let listener = TcpListener::bind(("127.0.0.1", preferred))
-        .or_else(|_| TcpListener::bind("127.0.0.1:0"))
-        .context("finding a free port")?;
+/// The address asked for, when nothing listens there; without one, `127.0.0.1:{preferred}`
+/// when free, else a free port the system picks.
+fn usable_address(
+    asked: Option<SocketAddr>,
+    preferred: u16,
+    flag: &str,
+) -> anyhow::Result<SocketAddr> {
+    // Each listener is closed again before the gateway binds: a program could take the port in
+    // between, and the gateway would then stop with the error. That is rare for a demo.
+    let listener = match asked {
+        Some(address) => TcpListener::bind(address).with_context(|| {
+            format!("{address} is taken (another gateway?): choose another {flag}, or leave it out")
+        })?,
+        None => TcpListener::bind(("127.0.0.1", preferred))
+            .or_else(|_| TcpListener::bind("127.0.0.1:0"))
+            .context("finding a free port")?,
+    };
     Ok(listener.local_addr()?)
 }
 
