@@ -197,6 +197,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    wait_until_served(listen);
     print!("{}", guide(listen, admin, &seed_dir, &backends));
     runtime.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -223,6 +224,25 @@ fn gateway_stopped(result: anyhow::Result<()>) -> anyhow::Error {
         Err(error) => error.context("the gateway stopped"),
         Ok(()) => anyhow::anyhow!("the gateway stopped"),
     }
+}
+
+/// Publishing follows a write by a few milliseconds: wait until the proxy answers the seed's
+/// first request, so the curls printed next work at once.
+fn wait_until_served(listen: SocketAddr) {
+    let client = reqwest::blocking::Client::new();
+    let url = format!("http://{listen}/echo");
+    let deadline = Instant::now() + READY_WITHIN;
+    while Instant::now() < deadline {
+        if client
+            .get(&url)
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("warning: {url} does not answer 200 yet; `lockgate check` may say why");
 }
 
 fn write_seed(dir: &Path) -> anyhow::Result<()> {
