@@ -171,13 +171,17 @@ async fn attempt_once(
         },
         None => response.await,
     };
-    result.map_err(|error| match error {
-        SendError::Connect(detail) => Failure::Connect(format!("{endpoint}: {detail}")),
-        SendError::Upstream(error) => Failure::Reset(format!("{endpoint}: {error}")),
-    })
+    result.map_err(|error| failure(endpoint, error))
 }
 
-fn build(outgoing: Outgoing, endpoint: SocketAddr) -> Request<RequestBody> {
+pub(crate) fn failure(endpoint: SocketAddr, error: SendError) -> Failure {
+    match error {
+        SendError::Connect(detail) => Failure::Connect(format!("{endpoint}: {detail}")),
+        SendError::Upstream(error) => Failure::Reset(format!("{endpoint}: {error}")),
+    }
+}
+
+pub(crate) fn build(outgoing: Outgoing, endpoint: SocketAddr) -> Request<RequestBody> {
     let mut request = Request::new(outgoing.body);
     *request.method_mut() = outgoing.method;
     // Origin-form: the request line carries only the path; the Host header names the site.

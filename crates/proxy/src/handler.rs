@@ -21,6 +21,7 @@ use crate::rng;
 use crate::route::{self, RequestView};
 use crate::stats::Counters;
 use crate::table::Table;
+use crate::upgrade;
 use crate::{Inner, headers};
 
 /// Envoy's default route timeout.
@@ -195,6 +196,7 @@ impl Inner {
         if parts.version == Version::HTTP_2 {
             headers::join_cookies(&mut parts.headers);
         }
+        let upgrade = upgrade::take(&mut parts);
         headers::remove_hop_by_hop(&mut parts.headers);
         headers::remove_expect_continue(&mut parts.headers);
         headers::set_forwarded(&mut parts.headers, client_ip);
@@ -221,26 +223,38 @@ impl Inner {
             headers: parts.headers,
             body,
         };
-        let result = forward::send(cluster, outgoing, options.retries.as_ref(), deadline).await;
+        let result = match upgrade {
+            None => forward::send(cluster, outgoing, options.retries.as_ref(), deadline)
+                .await
+                .map(|(response, lease)| (response, Some(lease))),
+            Some(upgrade) => {
+                let endpoint = cluster.endpoints
+                    [cluster.counters.next_round_robin() % cluster.endpoints.len()];
+                upgrade::forward(endpoint, outgoing, upgrade, deadline)
+                    .await
+                    .map(|response| (response, None))
+            }
+        };
         let response = match result {
             Ok((response, lease)) => {
                 let (mut head, body) = response.into_parts();
-                headers::remove_hop_by_hop(&mut head.headers);
+                if head.status != StatusCode::SWITCHING_PROTOCOLS {
+                    headers::remove_hop_by_hop(&mut head.headers);
+                }
                 let body = if body.is_end_stream() {
                     // Nothing will poll an empty body to its end: release the connection now.
-                    lease.release();
+                    if let Some(lease) = lease {
+                        lease.release();
+                    }
                     ProxyBody::Empty
                 } else {
                     match deadline {
                         Some(deadline) => ProxyBody::Deadline {
                             body,
                             deadline: tokio::time::sleep_until(deadline),
-                            lease: Some(lease),
+                            lease,
                         },
-                        None => ProxyBody::Streaming {
-                            body,
-                            lease: Some(lease),
-                        },
+                        None => ProxyBody::Streaming { body, lease },
                     }
                 };
                 Response::from_parts(head, body)

@@ -10,7 +10,9 @@
 //! first-match scan of the routes; then a direct response, a redirect, or a weighted pick of a
 //! destination and a round-robin pick of its endpoint, with the route's timeout (15 s unless
 //! set), retries (for requests without a body) and header manipulation. Bodies stream both ways;
-//! nothing is buffered whole. Every request is counted per route and per cluster ([`Stats`]).
+//! nothing is buffered whole; `Upgrade` requests (WebSocket) are spliced through. Upstream
+//! connections are HTTP/1.1, kept alive in a lock-free pool per worker thread. Every request is
+//! counted per route and per cluster ([`Stats`]).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -34,6 +36,7 @@ mod rng;
 mod route;
 mod stats;
 mod table;
+mod upgrade;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -118,7 +121,7 @@ impl Proxy {
                 async move { Ok::<_, Infallible>(inner.handle(request, &client_ip).await) }
             });
             let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
                 .into_owned();
             let connection = graceful.watch(connection);
             tokio::spawn(async move {

@@ -147,6 +147,40 @@ fn take_idle(endpoint: SocketAddr) -> Option<Sender> {
 }
 
 async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
+    let stream = connect_tcp(endpoint).await?;
+    let (sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
+        }
+    });
+    Ok(sender)
+}
+
+/// Sends an `Upgrade` request on a connection of its own: if the upstream agrees, the
+/// connection becomes the tunnel and never returns to the pool.
+pub(crate) async fn send_upgrade(
+    endpoint: SocketAddr,
+    request: Request<RequestBody>,
+) -> Result<Response<Incoming>, SendError> {
+    let stream = connect_tcp(endpoint).await?;
+    let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.with_upgrades().await {
+            tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
+        }
+    });
+    sender
+        .send_request(request)
+        .await
+        .map_err(SendError::Upstream)
+}
+
+async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => return Err(SendError::Connect(format!("tcp connect error: {error}"))),
@@ -158,13 +192,5 @@ async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
         }
     };
     let _ = stream.set_nodelay(true);
-    let (sender, connection) = http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
-        }
-    });
-    Ok(sender)
+    Ok(stream)
 }
