@@ -18,7 +18,8 @@ pub(crate) struct Source {
 /// One document of a source, decoded.
 #[derive(Debug, Clone)]
 pub(crate) enum Item {
-    Resource(Resource),
+    /// Boxed: a resource is large, and most documents of a file are resources anyway.
+    Resource(Box<Resource>),
     /// Another API group's kind (Namespace, Deployment, ...).
     Skipped(Skipped),
     Invalid(Invalid),
@@ -113,7 +114,7 @@ pub(crate) fn decode(text: &str) -> Vec<Item> {
     lockgate_api::decode_documents(text)
         .into_iter()
         .map(|result| match result {
-            Ok(Document::Resource(resource)) => Item::Resource(resource),
+            Ok(Document::Resource(resource)) => Item::Resource(Box::new(resource)),
             Ok(Document::Skipped(skipped)) => Item::Skipped(skipped),
             Err(error) => {
                 // Only failures need the raw documents (for their labels): read them lazily.

@@ -433,10 +433,11 @@ mod tests {
         }
         let address: SocketAddr = "127.0.0.1:4242".parse().unwrap();
         let items = crate::sources::decode(&endpoint_yaml("foxtrot", "v2", address));
-        let [crate::sources::Item::Resource(lockgate_api::Resource::Endpoint(endpoint))] =
-            items.as_slice()
-        else {
-            panic!("not one Endpoint: {items:?}");
+        let [crate::sources::Item::Resource(resource)] = items.as_slice() else {
+            panic!("not one resource: {items:?}");
+        };
+        let lockgate_api::Resource::Endpoint(endpoint) = resource.as_ref() else {
+            panic!("not an Endpoint: {resource:?}");
         };
         assert_eq!(endpoint.metadata.namespace, "foxtrot");
         assert_eq!(endpoint.metadata.labels["app"], "foxtrot");

@@ -134,7 +134,7 @@ pub(crate) fn validate_sources(sources: &[sources::Source]) -> Validation {
                     // A later definition replaces an earlier one, as applying the files in order
                     // would; a decode error of the earlier one no longer applies.
                     decode_errors.remove(&key);
-                    snapshot.insert(resource);
+                    snapshot.insert(*resource);
                     key
                 }
             };
