@@ -122,35 +122,32 @@ impl Inner {
                     },
                 };
                 let path_and_query = match path_and_query {
-                    None => parts
+                    None => Ok(parts
                         .uri
                         .path_and_query()
                         .cloned()
-                        .unwrap_or_else(|| PathAndQuery::from_static("/")),
-                    Some(Ok(pq)) => pq,
-                    Some(Err(())) => {
-                        return local(StatusCode::BAD_REQUEST, Bytes::from_static(b"invalid path"));
-                    }
+                        .unwrap_or_else(|| PathAndQuery::from_static("/"))),
+                    Some(result) => result,
                 };
-                // HTTP/2 carries the host in `:authority`; an HTTP/1.1 upstream needs `Host`.
-                if !parts.headers.contains_key(header::HOST)
-                    && let Ok(host) = HeaderValue::from_str(authority)
-                {
-                    parts.headers.insert(header::HOST, host);
+                match path_and_query {
+                    Err(()) => local(StatusCode::BAD_REQUEST, Bytes::from_static(b"invalid path")),
+                    Ok(path_and_query) => {
+                        // HTTP/2 carries the host in `:authority`; HTTP/1.1 upstreams need `Host`.
+                        if !parts.headers.contains_key(header::HOST)
+                            && let Ok(host) = HeaderValue::from_str(authority)
+                        {
+                            parts.headers.insert(header::HOST, host);
+                        }
+                        drop(normalised);
+                        let request = Forwarded {
+                            parts,
+                            body,
+                            path_and_query,
+                        };
+                        self.forward(table, route, forward, request, client_ip, counters, start)
+                            .await
+                    }
                 }
-                drop(normalised);
-                self.forward(
-                    table,
-                    route,
-                    forward,
-                    parts,
-                    body,
-                    path_and_query,
-                    client_ip,
-                    counters,
-                    start,
-                )
-                .await
             }
         };
         manipulate(&mut response, &route.options);
@@ -164,13 +161,16 @@ impl Inner {
         table: &Table,
         route: &Route,
         forward: &Forward,
-        mut parts: Parts,
-        body: Incoming,
-        path_and_query: PathAndQuery,
+        request: Forwarded,
         client_ip: &HeaderValue,
         route_counters: &Counters,
         start: Instant,
     ) -> Response<ProxyBody> {
+        let Forwarded {
+            mut parts,
+            body,
+            path_and_query,
+        } = request;
         let draw = rng::below(forward.total_weight.max(1));
         let id = match &forward.pick(draw).target {
             Target::Cluster(id) => *id,
@@ -270,6 +270,13 @@ impl Inner {
             .response(response.status().as_u16(), start.elapsed());
         response
     }
+}
+
+/// A request on its way to a cluster, its upstream path decided.
+struct Forwarded {
+    parts: Parts,
+    body: Incoming,
+    path_and_query: PathAndQuery,
 }
 
 /// The authority the client asked for: `:authority` (HTTP/2, absolute-form) or the Host header.
