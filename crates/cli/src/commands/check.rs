@@ -18,12 +18,20 @@ pub(crate) struct CheckArgs {
 pub(crate) struct CheckAnswer {
     #[serde(default)]
     pub(crate) problems: Vec<ResourceReport>,
+    #[serde(default)]
+    pub(crate) resources: Vec<ResourceReport>,
 }
 
 pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let client = Client::new(&args.server)?;
     let answer: CheckAnswer = serde_json::from_value(client.get("/check")?)?;
-    let (text, clean) = render(&answer.problems);
+    // A gateway serving a directory also reports its files: then they get a section of their own.
+    let with_files = answer
+        .resources
+        .iter()
+        .chain(&answer.problems)
+        .any(|r| r.kind == FILE);
+    let (text, clean) = render(&answer.problems, with_files);
     print!("{text}");
     Ok(if clean {
         ExitCode::SUCCESS
@@ -41,10 +49,18 @@ const SECTIONS: [(Kind, &str); 5] = [
     (Kind::RouteTable, "route tables"),
 ];
 
+/// What `/check` calls a file of a `--config-dir` that holds no resource it can be matched to.
+const FILE: &str = "File";
+
 /// The report, and whether it is clean.
-pub(crate) fn render(problems: &[ResourceReport]) -> (String, bool) {
+pub(crate) fn render(problems: &[ResourceReport], with_files: bool) -> (String, bool) {
     let mut out = String::new();
     let mut listed = 0;
+    if with_files {
+        let files: Vec<&ResourceReport> = problems.iter().filter(|p| p.kind == FILE).collect();
+        listed += files.len();
+        out.push_str(&section("files", &files));
+    }
     for (kind, title) in SECTIONS {
         let of_kind: Vec<&ResourceReport> = problems
             .iter()
@@ -56,7 +72,7 @@ pub(crate) fn render(problems: &[ResourceReport]) -> (String, bool) {
     // A kind this client does not know yet (a newer server) still shows.
     let others: Vec<&ResourceReport> = problems
         .iter()
-        .filter(|p| !SECTIONS.iter().any(|(kind, _)| p.kind == kind.as_str()))
+        .filter(|p| p.kind != FILE && !SECTIONS.iter().any(|(kind, _)| p.kind == kind.as_str()))
         .collect();
     if !others.is_empty() {
         listed += others.len();
@@ -89,9 +105,14 @@ fn section(title: &str, problems: &[&ResourceReport]) -> String {
     out.push_str(&counts.join(" "));
     out.push('\n');
     for problem in problems {
+        let namespace = if problem.namespace.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", problem.namespace)
+        };
         out.push_str(&format!(
-            "  {} {} {}: {}\n",
-            problem.kind, problem.namespace, problem.name, problem.state
+            "  {}{namespace} {}: {}\n",
+            problem.kind, problem.name, problem.state
         ));
         for reason in &problem.reasons {
             out.push_str(&format!("    {reason}\n"));

@@ -18,7 +18,7 @@ fn report(
 
 #[test]
 fn a_clean_gateway_says_so_in_every_section() {
-    let (text, clean) = render(&[]);
+    let (text, clean) = render(&[], false);
     assert!(clean);
     assert_eq!(
         text,
@@ -51,7 +51,7 @@ fn each_problem_is_listed_with_its_namespace_name_and_every_reason() {
             &["warning: child route dropped"],
         ),
     ];
-    let (text, clean) = render(&problems);
+    let (text, clean) = render(&problems, false);
     assert!(!clean);
     assert_eq!(
         text,
@@ -74,7 +74,10 @@ fn each_problem_is_listed_with_its_namespace_name_and_every_reason() {
 
 #[test]
 fn a_kind_this_client_does_not_know_still_shows() {
-    let (text, clean) = render(&[report("Canary", "echo", "echo", "Rejected", &["bad"])]);
+    let (text, clean) = render(
+        &[report("Canary", "echo", "echo", "Rejected", &["bad"])],
+        false,
+    );
     assert!(!clean);
     assert!(
         text.contains(
@@ -82,4 +85,31 @@ fn a_kind_this_client_does_not_know_still_shows() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn files_of_a_watched_directory_get_their_own_section() {
+    let (text, clean) = render(&[], true);
+    assert!(clean);
+    assert!(
+        text.starts_with("Checking files... OK\nChecking settings... OK\n"),
+        "{text}"
+    );
+
+    let broken = report(
+        "File",
+        "",
+        "team/rt.yaml",
+        "Rejected",
+        &["not valid YAML: ..."],
+    );
+    let (text, clean) = render(&[broken], true);
+    assert!(!clean);
+    assert!(
+        text.starts_with(
+            "Checking files... 1 Errors!\n  File team/rt.yaml: Rejected\n    not valid YAML: ...\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("other resources"), "{text}");
 }
