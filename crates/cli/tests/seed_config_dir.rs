@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use common::workflow::SeedFile;
 use common::{
-    Backends, Gateway, SEED_DIR, Step, Workflow, barrier_yaml, merge_patch, write_atomically,
+    Backends, Gateway, SEED_DIR, Step, Workflow, barrier_yaml, merge_patch, run_cli, run_cli_ok,
+    write_atomically,
 };
 use serde_json::Value;
 
@@ -119,7 +120,30 @@ fn the_seed_workflow_is_served_from_a_watched_directory() {
             gateway.expect(&curl, &format!("after step {id}"));
             checked += 1;
         }
+
+        // `lockgate check` reads the same reports from a directory-backed gateway.
+        let check = run_cli(&gateway.server(), &["check"]);
+        let out = String::from_utf8_lossy(&check.stdout);
+        match id.as_str() {
+            "deploy-vs" => assert!(
+                check.status.success() && out.ends_with("No problems detected.\n"),
+                "{out}"
+            ),
+            "deploy-rt-foxtrot-4" => {
+                assert!(!check.status.success(), "{out}");
+                assert!(
+                    out.contains("RouteTable echo echo-routes: Rejected"),
+                    "{out}"
+                );
+                assert!(out.contains("{gloo-system.echo-typo} not found"), "{out}");
+            }
+            _ => {}
+        }
     }
+    assert_eq!(
+        run_cli_ok(&gateway.server(), &["proxy", "url"]),
+        format!("http://{}\n", gateway.listen)
+    );
 
     let all_curls = workflow
         .steps
