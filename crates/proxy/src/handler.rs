@@ -171,6 +171,14 @@ impl Inner {
             body,
             path_and_query,
         } = request;
+        // The translator never compiles an empty forward or a dangling cluster; should one slip
+        // through, the request gets a 500 rather than the worker a panic.
+        if forward.destinations.is_empty() {
+            return local(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "route has no destination",
+            );
+        }
         let draw = rng::below(forward.total_weight.max(1));
         let id = match &forward.pick(draw).target {
             Target::Cluster(id) => *id,
@@ -181,7 +189,12 @@ impl Inner {
                 );
             }
         };
-        let cluster = table.cluster(&self.registry, id);
+        let Some(cluster) = table.cluster(&self.registry, id) else {
+            return local(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "route names an unknown cluster",
+            );
+        };
         cluster.counters.request();
         if cluster.endpoints.is_empty() {
             let key = &table.config.cluster(id).key;

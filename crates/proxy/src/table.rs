@@ -62,14 +62,14 @@ impl Table {
         })
     }
 
-    pub(crate) fn cluster(&self, registry: &Registry, id: ClusterId) -> &ClusterState {
-        self.clusters[id.0].get_or_init(|| {
-            let cluster = self.config.cluster(id);
-            ClusterState {
-                counters: registry.cluster(&cluster.key),
-                endpoints: cluster.endpoints.as_slice().into(),
-            }
-        })
+    /// The cluster `id` names; `None` only if the configuration is inconsistent.
+    pub(crate) fn cluster(&self, registry: &Registry, id: ClusterId) -> Option<&ClusterState> {
+        let cluster = self.config.clusters.get(id.0)?;
+        let slot = self.clusters.get(id.0)?;
+        Some(slot.get_or_init(|| ClusterState {
+            counters: registry.cluster(&cluster.key),
+            endpoints: cluster.endpoints.as_slice().into(),
+        }))
     }
 }
 

@@ -381,3 +381,30 @@ async fn prefix_rewrite_and_header_manipulation_apply() {
     assert_eq!(reply.headers["x-served-by"], "lockgate");
     assert!(!reply.headers.contains_key("content-type"));
 }
+
+#[tokio::test]
+async fn an_inconsistent_configuration_answers_500_instead_of_panicking() {
+    let config = single(
+        vec![
+            route("dangling", prefix("/dangling"), to_cluster(7)),
+            route(
+                "empty",
+                prefix("/empty"),
+                Action::Forward(Forward {
+                    destinations: vec![],
+                    total_weight: 0,
+                }),
+            ),
+        ],
+        vec![],
+    );
+    let gateway = Gateway::start(config).await;
+    let client = client();
+    assert_eq!(get(&client, &gateway, "h", "/dangling").await.status, 500);
+    assert_eq!(get(&client, &gateway, "h", "/empty").await.status, 500);
+    assert_eq!(
+        get(&client, &gateway, "h", "/other").await.status,
+        404,
+        "still serving"
+    );
+}
