@@ -76,11 +76,13 @@ const SEED: [(&str, &str); 13] = [
     ),
 ];
 
-/// Applied at start, in this order (the Endpoints of the v1 backends go between the upstreams
-/// and the route tables).
-const STARTING_STATE: [&str; 5] = [
+/// Applied at start, in this order: the upstreams, the Endpoints of the v1 backends (written by
+/// the demo, with the ports it got), the teams' first route tables, the virtual service.
+const STARTING_STATE: [&str; 7] = [
     "upstream-echo.yaml",
     "upstream-foxtrot.yaml",
+    "endpoint-echo-v1.yaml",
+    "endpoint-foxtrot-v1.yaml",
     "rt-echo-1.yaml",
     "rt-foxtrot-1.yaml",
     "vs.yaml",
@@ -182,12 +184,8 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
 
     println!("Applying the seed's starting state:");
-    let mut files: Vec<String> = STARTING_STATE.iter().map(|f| f.to_string()).collect();
-    // Endpoints after the upstreams that select them, before the route tables.
-    files.insert(2, "endpoint-echo-v1.yaml".into());
-    files.insert(3, "endpoint-foxtrot-v1.yaml".into());
-    for file in files {
-        let path = seed_dir.join(&file);
+    for file in STARTING_STATE {
+        let path = seed_dir.join(file);
         let source = Source {
             name: path.display().to_string(),
             text: std::fs::read_to_string(&path)?,
@@ -205,8 +203,9 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
     });
     match ended.recv() {
-        Ok(Ended::Gateway(result)) => Err(gateway_stopped(result)),
-        Ok(Ended::Interrupted) | Err(_) => {
+        // The gateway handles SIGINT itself and may report first: stopping cleanly is no error.
+        Ok(Ended::Gateway(Err(error))) => Err(error.context("the gateway stopped")),
+        Ok(Ended::Gateway(Ok(())) | Ended::Interrupted) | Err(_) => {
             println!("\nStopping; removing {}.", home.path().display());
             Ok(ExitCode::SUCCESS)
         }
