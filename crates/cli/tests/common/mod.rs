@@ -34,7 +34,12 @@ pub fn lockgate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lockgate"));
     command
         .env_remove("LOCKGATE_SERVER")
-        .env_remove("LOCKGATE_TOKEN");
+        .env_remove("LOCKGATE_TOKEN")
+        .env_remove("LOCKGATE_STATE_DIR");
+    // The children write to the test's own stderr: only warnings, unless asked for more.
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
     command
 }
 
