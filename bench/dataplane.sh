@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Data plane throughput and tail latency: lockgate against HAProxy and nginx, each pinned to one
+# core, in front of the same backend, on the seed's `/echo` route.
+#
+#   bench/dataplane.sh                 # 10 s per proxy, 64 connections
+#   DURATION=30s CONNECTIONS=128 ROUNDS=3 bench/dataplane.sh
+#
+# Layout: every proxy runs pinned to PROXY_CORE (default 0) with one worker; the backend
+# (`lockgate echo`, the seed's http-echo) and wrk share LOAD_CORE (default: the last core), so the
+# proxy's core is the one being measured. Proxies run one after another, never at once; with
+# ROUNDS > 1 they alternate and the best round of each is reported, which damps noise from other
+# work on the machine. Prints requests per second and p99 latency, and each as a ratio to
+# HAProxy (req/s: higher is better; p99: lower is better).
+#
+# Needs: haproxy, nginx (nginx-light) and wrk (installed with apt-get when missing), cargo.
+set -euo pipefail
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-1}
+CORES=$(nproc)
+PROXY_CORE=${PROXY_CORE:-0}
+LOAD_CORE=${LOAD_CORE:-$((CORES - 1))}
+
+# A port nothing listens on (the machine may be running other gateways).
+free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! ss -ltn | awk '{print $4}' | grep -q ":$port\$"; then
+            echo "$port"
+            return
+        fi
+    done
+}
+BACKEND_PORT=${BACKEND_PORT:-$(free_port)}
+LOCKGATE_PORT=${LOCKGATE_PORT:-$(free_port)}
+ADMIN_PORT=${ADMIN_PORT:-$(free_port)}
+HAPROXY_PORT=${HAPROXY_PORT:-$(free_port)}
+NGINX_PORT=${NGINX_PORT:-$(free_port)}
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d -t lockgate-bench.XXXXXX)
+pids=()
+
+cleanup() {
+    for pid in "${pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+need() {
+    local missing=()
+    for tool in haproxy nginx wrk; do
+        command -v "$tool" >/dev/null || missing+=("$tool")
+    done
+    if ((${#missing[@]})); then
+        echo "installing haproxy nginx-light wrk (missing: ${missing[*]})" >&2
+        apt-get install -y haproxy nginx-light wrk >/dev/null
+    fi
+}
+
+# Waits (at most 10 s) until `url` answers 200 with the seed's body.
+wait_for() {
+    local name=$1 url=$2
+    for _ in $(seq 100); do
+        if [[ $(curl -s -m 1 "$url" 2>/dev/null || true) == "version:echo-v1" ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "$name did not answer $url with version:echo-v1; its log:" >&2
+    cat "$work/$name.log" >&2 || true
+    exit 1
+}
+
+start() { # name core command...
+    local name=$1 core=$2
+    shift 2
+    taskset -c "$core" "$@" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+}
+
+need
+echo "building lockgate (release)..." >&2
+cargo build --release -q -p lockgate --manifest-path "$repo/Cargo.toml"
+lockgate=$repo/target/release/lockgate
+
+# The backend: the seed's http-echo.
+start backend "$LOAD_CORE" "$lockgate" echo --text version:echo-v1 --listen "127.0.0.1:$BACKEND_PORT"
+wait_for backend "http://127.0.0.1:$BACKEND_PORT/echo"
+
+# lockgate: the seed's upstream, virtual service and echo route table, and an Endpoint for the
+# backend (what `kubectl apply -f echo.yaml` is in the seed).
+mkdir -p "$work/config"
+cp "$repo/crates/cli/demo/upstream-echo.yaml" "$repo/crates/cli/demo/vs.yaml" \
+    "$repo/crates/cli/demo/rt-echo-1.yaml" "$work/config/"
+cat >"$work/config/endpoint-echo-v1.yaml" <<YAML
+apiVersion: gloo.solo.io/v1
+kind: Endpoint
+metadata:
+  name: echo-v1
+  namespace: echo
+  labels:
+    app: echo
+    version: v1
+spec:
+  address: 127.0.0.1
+  port: $BACKEND_PORT
+YAML
+start lockgate "$PROXY_CORE" "$lockgate" serve --config-dir "$work/config" \
+    --listen "127.0.0.1:$LOCKGATE_PORT" --admin "127.0.0.1:$ADMIN_PORT" \
+    --state-dir "$work/state" --workers 1
+wait_for lockgate "http://127.0.0.1:$LOCKGATE_PORT/echo"
+
+cat >"$work/haproxy.cfg" <<CFG
+global
+  nbthread 1
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend gateway
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend echo
+backend echo
+  http-reuse always
+  server echo-v1 127.0.0.1:$BACKEND_PORT
+CFG
+start haproxy "$PROXY_CORE" haproxy -f "$work/haproxy.cfg"
+wait_for haproxy "http://127.0.0.1:$HAPROXY_PORT/echo"
+
+cat >"$work/nginx.conf" <<CFG
+worker_processes 1;
+daemon off;
+master_process off;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx-body;
+  proxy_temp_path $work/nginx-proxy;
+  keepalive_requests 1000000;
+  upstream echo {
+    server 127.0.0.1:$BACKEND_PORT;
+    keepalive 128;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      proxy_pass http://echo;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }
+  }
+}
+CFG
+start nginx "$PROXY_CORE" nginx -c "$work/nginx.conf"
+wait_for nginx "http://127.0.0.1:$NGINX_PORT/echo"
+
+declare -A best_rps best_p99
+measure() { # name port
+    local name=$1 port=$2 out rps p99
+    out=$(taskset -c "$LOAD_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
+        "http://127.0.0.1:$port/echo")
+    rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    # wrk prints latencies as 1.23ms, 456.00us or 1.02s; normalise to milliseconds.
+    p99=$(awk '$1 == "99%" {v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
+        if (u == "us") v /= 1000; else if (u == "s") v *= 1000; print v}' <<<"$out")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "$name answered non-2xx responses:" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    echo "  round: $name $rps req/s, p99 $p99 ms" >&2
+    if [[ -z ${best_rps[$name]:-} ]] || awk "BEGIN {exit !($rps > ${best_rps[$name]})}"; then
+        best_rps[$name]=$rps
+    fi
+    if [[ -z ${best_p99[$name]:-} ]] || awk "BEGIN {exit !($p99 < ${best_p99[$name]})}"; then
+        best_p99[$name]=$p99
+    fi
+}
+
+echo "wrk: $CONNECTIONS connections, $DURATION per run, $ROUNDS round(s); proxies on core $PROXY_CORE, backend and wrk on core $LOAD_CORE" >&2
+for _ in $(seq "$ROUNDS"); do
+    measure haproxy "$HAPROXY_PORT"
+    measure nginx "$NGINX_PORT"
+    measure lockgate "$LOCKGATE_PORT"
+done
+
+printf '\n%-10s %12s %10s %14s %12s\n' proxy "req/s" "p99 ms" "req/s ratio" "p99 ratio"
+for name in haproxy nginx lockgate; do
+    awk -v n="$name" -v r="${best_rps[$name]}" -v p="${best_p99[$name]}" \
+        -v hr="${best_rps[haproxy]}" -v hp="${best_p99[haproxy]}" \
+        'BEGIN {printf "%-10s %12.0f %10.2f %13.2fx %11.2fx\n", n, r, p, r / hr, p / hp}'
+done
