@@ -1,7 +1,7 @@
 //! The data plane: executes a [`CompiledConfig`] for HTTP/1.1 and h2c clients.
 //!
 //! The controller publishes configurations by storing them into a shared
-//! [`ArcSwap`](arc_swap::ArcSwap); every request loads it once and runs entirely on that
+//! [`ArcSwap`]; every request loads it once and runs entirely on that
 //! snapshot, so a reload never changes a request half-way and never drops a connection. Nothing
 //! here reaches back into a store or the translator: the compiled configuration says everything
 //! (routes in final order, regexes built, clusters with their endpoints).
