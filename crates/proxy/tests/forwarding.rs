@@ -468,3 +468,43 @@ async fn upgrades_are_passed_through_like_websockets() {
         assert_eq!(echoed, message);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_pooled_connection_closed_by_the_upstream_is_not_used() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Answers one request per connection with keep-alive semantics, then hangs up silently,
+    // as an upstream does when its idle timeout fires.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, mut closed_rx) = tokio::sync::mpsc::channel::<()>(16);
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let closed_tx = closed_tx.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = stream.read(&mut buf).await.unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                }
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nidle")
+                    .await
+                    .unwrap();
+                drop(stream);
+                let _ = closed_tx.send(()).await;
+            });
+        }
+    });
+    let gateway = gateway_to(&[addr], RouteOptions::default()).await;
+    let client = client();
+    for _ in 0..10 {
+        let reply = get(&client, &gateway, "h", "/").await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "idle"));
+        closed_rx.recv().await.unwrap();
+    }
+}
