@@ -22,7 +22,7 @@ const CATCH_UP: Duration = Duration::from_secs(5);
 pub struct Translation {
     /// The publication it became (0 before the first translation).
     pub generation: u64,
-    pub reports: Reports,
+    pub reports: Arc<Reports>,
     /// Every resource that was translated, with its generation.
     pub resources: Vec<(ResourceKey, Option<i64>)>,
     /// The invalid-configuration policy in force (see [`crate::policy_name`]).
@@ -63,8 +63,10 @@ pub(crate) struct Shared {
     pub(crate) mirror_revision: watch::Sender<Revision>,
     pub(crate) published: watch::Sender<Publication>,
     pub(crate) metrics: Metrics,
-    /// `validate` of the mirror at a revision: the "before" of every write at that revision.
-    validated: Mutex<Option<(Revision, Arc<Reports>)>>,
+    /// The reports of one snapshot: the "before" of every write validated against it. The
+    /// mirror keeps one snapshot until its content changes (status writes do not), and each
+    /// translation leaves its reports here, so most writes translate only once.
+    validated: Mutex<Option<(Arc<Snapshot>, Arc<Reports>)>>,
 }
 
 impl Shared {
@@ -85,6 +87,18 @@ impl Shared {
             metrics: Metrics::default(),
             validated: Mutex::new(None),
         }
+    }
+
+    fn validated_for(&self, snapshot: &Arc<Snapshot>) -> Option<Arc<Reports>> {
+        let memo = self.validated.lock().unwrap_or_else(|p| p.into_inner());
+        memo.as_ref()
+            .filter(|(at, _)| Arc::ptr_eq(at, snapshot))
+            .map(|(_, reports)| Arc::clone(reports))
+    }
+
+    /// Translation reports equal validation reports (see `lockgate_translate::validate`).
+    pub(crate) fn remember_validated(&self, snapshot: Arc<Snapshot>, reports: Arc<Reports>) {
+        *self.validated.lock().unwrap_or_else(|p| p.into_inner()) = Some((snapshot, reports));
     }
 
     pub(crate) fn mirror(&self) -> MutexGuard<'_, Mirror> {
@@ -180,24 +194,15 @@ impl ControllerHandle {
     /// Translates everything stored with and without `change`, without history: what write
     /// validation compares.
     pub async fn validate(&self, change: Change) -> Result<ChangeValidation, ControllerError> {
-        let (snapshot, revision) = self.snapshot().await?;
-        let memo = self
-            .shared
-            .validated
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-            .filter(|(at, _)| *at == revision);
+        let (snapshot, _) = self.snapshot().await?;
+        let memo = self.shared.validated_for(&snapshot);
         let before = match memo {
-            Some((_, before)) => before,
+            Some(before) => before,
             None => {
                 let snap = Arc::clone(&snapshot);
                 let before = Arc::new(blocking(move || validate(&snap)).await?);
-                *self
-                    .shared
-                    .validated
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some((revision, Arc::clone(&before)));
+                self.shared
+                    .remember_validated(Arc::clone(&snapshot), Arc::clone(&before));
                 before
             }
         };

@@ -232,20 +232,25 @@ async fn translate_and_publish(
     // Persist before publishing: a crash between the two then restarts on what was about to
     // be served, never on something older than what was served.
     let state = Arc::new(outcome.state);
+    let translated_in = started.elapsed();
     let mut persisted_now = persisted.filter(|p| **p == *state);
     if persisted_now.is_none() {
-        match serde_json::to_vec(state.as_ref()) {
-            Ok(bytes) => match shared.store.put_blob(POLICY_STATE_BLOB, bytes).await {
+        let serialising = Arc::clone(&state);
+        match blocking(move || serde_json::to_vec(serialising.as_ref())).await {
+            Ok(Err(e)) => tracing::error!("cannot serialise the policy state: {e}"),
+            Err(e) => tracing::error!("{e}"),
+            Ok(Ok(bytes)) => match shared.store.put_blob(POLICY_STATE_BLOB, bytes).await {
                 Ok(()) => persisted_now = Some(Arc::clone(&state)),
                 Err(e) => {
                     shared.metrics.persist_failures.inc();
                     tracing::error!("cannot persist the last known good configuration: {e}");
                 }
             },
-            Err(e) => tracing::error!("cannot serialise the policy state: {e}"),
         }
     }
 
+    let reports = Arc::new(outcome.reports);
+    shared.remember_validated(Arc::clone(&snapshot), Arc::clone(&reports));
     let route_count = outcome.config.route_count();
     shared.config.store(Arc::new(outcome.config));
     let generation = shared.published.borrow().generation + 1;
@@ -257,7 +262,7 @@ async fn translate_and_publish(
     for (key, _) in &resources {
         let labels = ResourceLabels {
             kind: key.kind.to_string(),
-            state: outcome.reports.state(key).to_string(),
+            state: reports.state(key).to_string(),
         };
         metrics.resources.get_or_create(&labels).inc();
     }
@@ -265,13 +270,13 @@ async fn translate_and_publish(
         .iter()
         .filter_map(|(key, generation)| {
             let generation = (*generation)?;
-            let status = status_json(outcome.reports.get(key), Some(generation));
+            let status = status_json(reports.get(key), Some(generation));
             (statuses.get(key) != Some(&status)).then(|| (key.clone(), status))
         })
         .collect();
     shared.latest.store(Arc::new(Translation {
         generation,
-        reports: outcome.reports,
+        reports: Arc::clone(&reports),
         resources,
         policy: policy_name(&snapshot.settings),
     }));
@@ -279,11 +284,23 @@ async fn translate_and_publish(
         generation,
         origin: Origin::Translated,
     });
-    tracing::debug!(generation, routes = route_count, "published");
+    tracing::debug!(
+        generation,
+        routes = route_count,
+        translate_ms = translated_in.as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "published"
+    );
 
     if !writes.is_empty() {
+        let writing = std::time::Instant::now();
         match shared.store.put_statuses(writes.clone()).await {
             Ok(()) => {
+                tracing::debug!(
+                    statuses = writes.len(),
+                    ms = writing.elapsed().as_millis() as u64,
+                    "statuses written"
+                );
                 let mut mirror = shared.mirror();
                 mirror.statuses.extend(writes);
             }
