@@ -164,6 +164,16 @@ pub async fn run(
     // Listen first: a port in use is the most common reason not to start.
     let proxy_listener = bind(&args.listen, "--listen, the proxy").await?;
     let admin_listener = bind(&args.admin, "--admin, the admin API").await?;
+    serve(args, proxy_listener, admin_listener, shutdown).await
+}
+
+/// Runs the gateway on listeners already bound (`args.listen` and `args.admin` are not used).
+async fn serve(
+    args: ServeArgs,
+    proxy_listener: TcpListener,
+    admin_listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let proxy_address = proxy_listener.local_addr()?;
     let admin_address = admin_listener.local_addr()?;
 
@@ -239,4 +249,89 @@ pub async fn run(
     controller.stop().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(state: &Path) -> ServeArgs {
+        ServeArgs {
+            listen: "127.0.0.1:0".into(),
+            admin: "127.0.0.1:0".into(),
+            state_dir: Some(state.to_path_buf()),
+            config_dir: None,
+            workers: None,
+            auth_file: None,
+        }
+    }
+
+    #[test]
+    fn an_auth_file_is_refused_rather_than_ignored() {
+        let state = tempfile::tempdir().unwrap();
+        let mut with_auth = args(state.path());
+        with_auth.auth_file = Some("tokens.yaml".into());
+        let error = run_blocking(with_auth).unwrap_err().to_string();
+        assert!(error.contains("--auth-file tokens.yaml"), "{error}");
+        assert!(!state.path().join("store.redb").exists(), "nothing started");
+    }
+
+    #[tokio::test]
+    async fn serves_until_shutdown_then_stops_cleanly() {
+        let state = tempfile::tempdir().unwrap();
+        let proxy_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (proxy, admin) = (
+            proxy_listener.local_addr().unwrap(),
+            admin_listener.local_addr().unwrap(),
+        );
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let server = tokio::spawn(serve(
+            args(state.path()),
+            proxy_listener,
+            admin_listener,
+            shutdown,
+        ));
+
+        let client = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..500 {
+            let answer = client.get(format!("http://{admin}/readyz")).send().await;
+            if answer.is_ok_and(|r| r.status() == 200) {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(ready, "the gateway became ready");
+        let info: serde_json::Value = client
+            .get(format!("http://{admin}/info"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(info["store"], "embedded");
+        assert_eq!(info["proxyAddress"], proxy.to_string());
+        assert!(state.path().join("store.redb").exists());
+        let answer = client
+            .get(format!("http://{proxy}/nothing-here"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "an empty configuration serves 404s");
+
+        stop.send(()).unwrap();
+        let stopped = tokio::time::timeout(DRAIN_TIMEOUT * 2, server).await;
+        assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
+        let after = reqwest::Client::new()
+            .get(format!("http://{admin}/healthz"))
+            .send()
+            .await;
+        assert!(after.is_err(), "the admin API is closed");
+    }
 }
