@@ -5,6 +5,8 @@
 //! ```
 //!
 //! Every request goes to the one upstream through a prefix route `/`, as the seed's `/echo` does.
+//! It serves with `Proxy::serve_on_threads` (thread per core), or with one multi-threaded
+//! runtime when `MULTI_THREAD` is set, to compare the two.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -59,25 +61,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             endpoints: vec![upstream],
         }],
     );
-    // One worker: a current-thread runtime, the cheapest scheduler for a single core.
-    let runtime = if workers == 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
+    let proxy = lockgate_proxy::Proxy::new(Arc::new(ArcSwap::from_pointee(config)));
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    if std::env::var_os("MULTI_THREAD").is_some() {
+        // For comparison: one tokio multi-threaded runtime with `workers` workers.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .enable_all()
-            .build()?
-    };
-    runtime.block_on(async move {
-        let proxy = lockgate_proxy::Proxy::new(Arc::new(ArcSwap::from_pointee(config)));
-        let listener = tokio::net::TcpListener::bind(listen).await?;
-        proxy
-            .serve(listener, async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await
-    })?;
+            .build()?;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            proxy.serve(listener, stop).await
+        })?;
+    } else {
+        // Thread per core: `workers` single-threaded runtimes sharing the listener.
+        let listener = std::net::TcpListener::bind(listen)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(proxy.serve_on_threads(listener, workers, stop))?;
+    }
     Ok(())
 }

@@ -217,3 +217,54 @@ async fn shutdown_stops_accepting_and_drains_requests_in_flight() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn serving_on_threads_of_its_own_answers_and_drains() {
+    let backend = echo("threaded").await;
+    let config = Arc::new(arc_swap::ArcSwap::from_pointee(single(
+        vec![route("r", prefix("/"), to_cluster(0))],
+        vec![cluster("b", &[backend])],
+    )));
+    let proxy = lockgate_proxy::Proxy::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let serving = {
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            proxy
+                .serve_on_threads(listener, 2, async {
+                    let _ = stop_rx.await;
+                })
+                .await
+        })
+    };
+    let clients: Vec<_> = (0..4)
+        .map(|_| {
+            tokio::spawn(async move {
+                let client = client();
+                for _ in 0..25 {
+                    let request = http::Request::get(format!("http://{addr}/"))
+                        .header("host", "h")
+                        .body(empty())
+                        .unwrap();
+                    let reply = send(&client, request).await;
+                    assert_eq!((reply.status, reply.body.as_str()), (200, "threaded\n"));
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        bounded("the clients", client).await.unwrap();
+    }
+    assert_eq!(proxy.stats().listener.requests, 100);
+    stop_tx.send(()).unwrap();
+    bounded("the threads draining", serving)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer accepting"
+    );
+}
