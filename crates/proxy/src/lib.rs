@@ -57,7 +57,8 @@ pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
 
 use crate::table::{Registry, Table};
 
-/// The proxy. Cloning is cheap and clones share configuration, connections and counters.
+/// The proxy. Cloning is cheap; clones share the configuration and the counters (upstream
+/// connections are pooled per worker thread, whichever proxy opened them).
 #[derive(Clone)]
 pub struct Proxy {
     inner: Arc<Inner>,
