@@ -558,3 +558,88 @@ async fn operations_endpoints_answer() {
         (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed"))
     );
 }
+
+#[tokio::test]
+async fn a_route_table_with_a_typo_lists_itself_and_the_virtual_service_it_reaches() {
+    let gw = start().await;
+    gw.put(&format!("{UPSTREAMS}/echo"), &upstream("echo", 1000))
+        .await;
+    let delegating = json!({
+        "apiVersion": "gateway.solo.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "app", "namespace": "gloo-system"},
+        "spec": {"virtualHost": {"domains": ["*"], "routes": [{
+            "matchers": [{"prefix": "/echo"}],
+            "delegateAction": {"ref": {"name": "echo-routes", "namespace": "echo"}}
+        }]}}
+    });
+    let route_table = |upstream: &str| {
+        json!({
+            "apiVersion": "gateway.solo.io/v1",
+            "kind": "RouteTable",
+            "metadata": {"name": "echo-routes", "namespace": "echo"},
+            "spec": {"routes": [{
+                "matchers": [{"prefix": "/echo"}],
+                "routeAction": {"single": {"upstream": {"name": upstream, "namespace": "echo"}}}
+            }]}
+        })
+    };
+    let rt_path = "/apis/gateway.solo.io/v1/namespaces/echo/routetables/echo-routes";
+    let (code, body) = gw.put(rt_path, &route_table("echo")).await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    let (code, body) = gw
+        .put(&format!("{VIRTUAL_SERVICES}/app"), &delegating)
+        .await;
+    assert_eq!(
+        (code, body["problems"].clone()),
+        (StatusCode::CREATED, json!([])),
+        "{body}"
+    );
+
+    let (code, body) = gw.put(rt_path, &route_table("echo-typo")).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(body["result"], "configured");
+    assert_eq!(body["object"]["status"]["state"], "Rejected");
+    let problems = body["problems"].as_array().cloned().unwrap_or_default();
+    let named: Vec<String> = problems
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}.{}",
+                p["kind"].as_str().unwrap_or(""),
+                p["namespace"].as_str().unwrap_or(""),
+                p["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert!(
+        named.contains(&"RouteTable echo.echo-routes".to_string()),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&"VirtualService gloo-system.app".to_string()),
+        "{named:?}"
+    );
+    let reasons = problems
+        .iter()
+        .map(|p| p["reasons"].to_string())
+        .collect::<String>();
+    assert!(reasons.contains("echo-typo"), "{reasons}");
+
+    // /check shows the same once the controller has translated the change.
+    let mut check = Value::Null;
+    for _ in 0..500 {
+        check = gw.get("/check").await.1;
+        if check["problems"].as_array().is_some_and(|p| p.len() >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let problems = check["problems"].as_array().cloned().unwrap_or_default();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["kind"] == "RouteTable" && p["state"] == "Rejected"),
+        "{check}"
+    );
+}

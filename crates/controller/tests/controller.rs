@@ -315,3 +315,67 @@ async fn validation_sees_every_acknowledged_write_and_the_change() {
     assert_eq!(store.get(&vs_key()).await.unwrap(), None);
     controller.stop().await;
 }
+
+#[tokio::test]
+async fn a_watched_directory_feeds_the_controller() {
+    use lockgate_store::{DirStore, DirStoreOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        // Atomically, as editors and GitOps tools do.
+        let temp = dir.path().join(format!(".{name}.tmp"));
+        std::fs::write(&temp, text).unwrap();
+        std::fs::rename(&temp, dir.path().join(name)).unwrap();
+    };
+    write(
+        "upstream.yaml",
+        "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: echo, namespace: echo}\nspec:\n  static:\n    hosts: [{addr: 127.0.0.1, port: 1000}]\n",
+    );
+    let options = DirStoreOptions {
+        state_dir: None,
+        resync: Duration::from_millis(200),
+    };
+    let store: Arc<dyn Store> = Arc::new(DirStore::open(dir.path(), options));
+    let (controller, config) = start(Arc::clone(&store)).await;
+    let handle = controller.handle();
+    published(&handle, 1).await;
+    assert_eq!(config.load().route_count(), 0);
+
+    let vs = "apiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: app, namespace: gloo-system}\nspec:\n  virtualHost:\n    domains: ['*']\n    routes:\n      - matchers: [{prefix: /echo}]\n        delegateAction: {ref: {name: echo-routes, namespace: echo}}\n";
+    let rt = "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {name: echo-routes, namespace: echo}\nspec:\n  routes:\n    - matchers: [{prefix: /echo}]\n      routeAction: {single: {upstream: {name: echo, namespace: echo}}}\n";
+    write("rt.yaml", rt);
+    write("vs.yaml", vs);
+    let mut publications = handle.publications();
+    let served = tokio::time::timeout(
+        Duration::from_secs(30),
+        publications.wait_for(|_| config.load().route_count() == 1),
+    )
+    .await
+    .is_ok_and(|r| r.is_ok());
+    assert!(served, "the route of the directory is served");
+
+    // A typo in the route table's file: it is present and Rejected, the virtual service it
+    // belongs to is frozen, and its last known good keeps serving.
+    let generation = publications.borrow().generation;
+    write("rt.yaml", &rt.replace("prefix:", "prefx:"));
+    published(&handle, generation + 1).await;
+    let rt_key = ResourceKey::new(Kind::RouteTable, "echo", "echo-routes");
+    assert_eq!(handle.latest().reports.state(&rt_key), State::Rejected);
+    let reasons = handle
+        .latest()
+        .reports
+        .get(&rt_key)
+        .map(|r| r.reasons())
+        .unwrap_or_default();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("rt.yaml") && r.contains("prefx")),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        config.load().route_count(),
+        1,
+        "the last known good is served"
+    );
+    controller.stop().await;
+}
