@@ -110,11 +110,10 @@ impl DirStore {
         let spawned = std::thread::Builder::new()
             .name("lockgate-dir-watch".into())
             .spawn(move || {
-                loop {
-                    match events.recv_timeout(options.resync) {
-                        Ok(()) | Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => break,
-                    }
+                // A file event or the resync period, until the store is dropped.
+                while let Ok(()) | Err(RecvTimeoutError::Timeout) =
+                    events.recv_timeout(options.resync)
+                {
                     // Let a burst of file events settle into one rescan: an in-place write is
                     // a truncate then a write, and reading between them sees an empty file.
                     let settle_until = std::time::Instant::now() + MAX_SETTLE;
