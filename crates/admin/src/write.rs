@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 use crate::Admin;
 use crate::error::ApiError;
 
+/// How many added problems a 422 message spells out; `details.problems` has them all.
+const MESSAGE_PROBLEMS: usize = 10;
+
 /// A successful write: `{"result", "object", "problems"}`.
 pub(crate) struct Written {
     pub(crate) result: &'static str,
@@ -79,11 +82,19 @@ fn refuse_if_invalid(validation: &ChangeValidation, problems: &[Value]) -> Resul
     } else {
         "errors"
     };
-    let listed: Vec<String> = added_errors
+    let added = added_errors.len() + added_warnings.len();
+    let mut listed: Vec<String> = added_errors
         .iter()
         .chain(added_warnings.iter())
+        .take(MESSAGE_PROBLEMS)
         .map(|(key, reason)| format!("{key}: {reason}"))
         .collect();
+    if added > MESSAGE_PROBLEMS {
+        listed.push(format!(
+            "and {} more (see details.problems)",
+            added - MESSAGE_PROBLEMS
+        ));
+    }
     Err(ApiError::invalid(
         format!(
             "the change is refused because it adds {what} (Settings gloo-system.default has validation.alwaysAccept: false): {}",
