@@ -1,7 +1,13 @@
 //! `lockgate serve`: the gateway. Wires the store, the controller, the admin API and the proxy.
 //!
-//! Entry point: [`run_blocking`], called from a plain (non-async) `main`: it builds the tokio
-//! runtime itself, because `--workers` must be known before the runtime starts.
+//! Entry point: [`run_blocking`], called from a plain (non-async) `main`: it builds the runtimes
+//! itself, because `--workers` must be known before they start.
+//!
+//! - Threads: the proxy runs thread per core, `--workers` threads (default: the number of
+//!   cores), each with its own single-threaded tokio runtime accepting from the shared listener
+//!   (`Proxy::serve_on_threads`: nothing shared on the request path, and cheaper per request
+//!   than one multi-threaded runtime). The control plane (controller and admin API) runs on
+//!   the calling thread's own runtime, with translation on tokio's blocking pool.
 //!
 //! - Store: the embedded store at `<state dir>/store.redb` by default. The state directory is
 //!   `--state-dir`, else `$LOCKGATE_STATE_DIR`, else `./.lockgate`. With `--config-dir DIR` the
@@ -46,7 +52,7 @@ pub struct ServeArgs {
     /// admin API; a missing or empty directory serves 404s).
     #[arg(long)]
     pub config_dir: Option<PathBuf>,
-    /// Runtime worker threads [default: the number of cores].
+    /// Proxy worker threads, one single-threaded runtime each [default: the number of cores].
     #[arg(long)]
     pub workers: Option<usize>,
     /// Bearer tokens for the admin API (not supported yet: the gateway refuses to start rather
@@ -65,14 +71,11 @@ pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
             file.display()
         );
     }
-    let workers = match args.workers {
-        Some(0) => bail!("--workers must be at least 1"),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .thread_name("lockgate-worker")
+    if args.workers == Some(0) {
+        bail!("--workers must be at least 1");
+    }
+    // The control plane's runtime; the proxy starts its own threads (see the module docs).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the runtime")?;
@@ -119,6 +122,12 @@ async fn bind(address: &str, what: &str) -> anyhow::Result<TcpListener> {
         .with_context(|| format!("cannot listen on {address} ({what})"))
 }
 
+/// The proxy's listener is a std one: every proxy thread accepts from a clone of it.
+fn bind_proxy(address: &str) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(address)
+        .with_context(|| format!("cannot listen on {address} (--listen, the proxy)"))
+}
+
 fn state_dir(args: &ServeArgs) -> PathBuf {
     args.state_dir
         .clone()
@@ -162,7 +171,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     // Listen first: a port in use is the most common reason not to start.
-    let proxy_listener = bind(&args.listen, "--listen, the proxy").await?;
+    let proxy_listener = bind_proxy(&args.listen)?;
     let admin_listener = bind(&args.admin, "--admin, the admin API").await?;
     serve(args, proxy_listener, admin_listener, shutdown).await
 }
@@ -170,7 +179,7 @@ pub async fn run(
 /// Runs the gateway on listeners already bound (`args.listen` and `args.admin` are not used).
 async fn serve(
     args: ServeArgs,
-    proxy_listener: TcpListener,
+    proxy_listener: std::net::TcpListener,
     admin_listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -207,9 +216,16 @@ async fn serve(
         stopped(stopping.clone()),
     ));
     let proxy_stopping = stopped(stopping.clone());
-    let proxy_task = tokio::spawn(async move { proxy.serve(proxy_listener, proxy_stopping).await });
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let proxy_task = tokio::spawn(async move {
+        proxy
+            .serve_on_threads(proxy_listener, workers, proxy_stopping)
+            .await
+    });
     tracing::info!(
-        "lockgate serving: proxy on http://{proxy_address}, admin API on http://{admin_address}"
+        "lockgate serving: proxy on http://{proxy_address} ({workers} worker threads), admin API on http://{admin_address}"
     );
 
     let mut admin_task = admin_task;
@@ -279,7 +295,7 @@ mod tests {
     #[tokio::test]
     async fn serves_until_shutdown_then_stops_cleanly() {
         let state = tempfile::tempdir().unwrap();
-        let proxy_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let admin_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (proxy, admin) = (
             proxy_listener.local_addr().unwrap(),
