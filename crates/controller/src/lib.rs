@@ -1,8 +1,10 @@
 //! The controller: from the store to the proxy.
 //!
 //! It lists the store, then watches it. Every change is applied at once to a mirror of the
-//! store (so write validation sees it), and translation runs after the changes stop for a
-//! moment (the debounce), bounded so that a store that never goes quiet is still translated.
+//! store (so write validation sees it). A change after a quiet period is translated at once;
+//! changes that follow closely (a multi-document apply, an editor's writes) are translated
+//! together once they stop for a moment (the debounce), bounded so that a store that never
+//! goes quiet is still translated.
 //! Each translation persists the policy state (the last known good) first, then publishes the
 //! compiled configuration with one atomic swap, then writes statuses back on the resources.
 //!
@@ -48,7 +50,8 @@ pub const POLICY_STATE_BLOB: &str = "policy-state";
 
 #[derive(Debug, Clone)]
 pub struct ControllerOptions {
-    /// Quiet time after a change before translating.
+    /// Quiet time that ends a burst of changes (and that makes the next change a new burst,
+    /// translated at once).
     pub debounce: Duration,
     /// The longest a change waits while changes keep coming.
     pub max_delay: Duration,

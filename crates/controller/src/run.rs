@@ -108,6 +108,8 @@ impl Worker {
             deadline: now,
         });
         let mut job: Option<JoinHandle<Option<Translated>>> = None;
+        // When the last change came: a change after a quiet period is translated at once.
+        let mut last_change = now;
         loop {
             let deadline = pending.filter(|_| job.is_none()).map(|p| p.deadline);
             tokio::select! {
@@ -127,9 +129,19 @@ impl Worker {
                 event = watch.next() => {
                     if self.apply(event, &mut watch).await {
                         let now = Instant::now();
-                        let first = pending.map_or(now, |p| p.first);
-                        let deadline = (now + self.options.debounce).min(first + self.options.max_delay);
-                        pending = Some(Pending { first, deadline });
+                        let quiet = now.duration_since(last_change) >= self.options.debounce;
+                        last_change = now;
+                        pending = Some(match pending {
+                            // The first change after a quiet period: nothing to wait for (the
+                            // changes that follow it closely are debounced behind it).
+                            None if quiet && job.is_none() => Pending { first: now, deadline: now },
+                            _ => {
+                                let first = pending.map_or(now, |p| p.first);
+                                let deadline = (now + self.options.debounce)
+                                    .min(first + self.options.max_delay);
+                                Pending { first, deadline }
+                            }
+                        });
                     }
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {

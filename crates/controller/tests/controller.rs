@@ -96,34 +96,41 @@ fn generation(publications: &watch::Receiver<lockgate_controller::Publication>) 
 }
 
 #[tokio::test(start_paused = true)]
-async fn changes_are_debounced_into_one_translation() {
+async fn a_change_after_quiet_is_translated_at_once_and_a_burst_is_debounced() {
     let fixture = Fixture::new();
     let store = fixture.store();
     let (controller, _) = start(Arc::clone(&store)).await;
     let handle = controller.handle();
     published(&handle, 1).await;
     let publications = handle.publications();
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
-    // Three writes 20 ms apart: each restarts the 50 ms quiet period.
+    // After a quiet period, a change goes out without waiting for the debounce.
+    let before = tokio::time::Instant::now();
+    store.put(upstream("echo", 1000), None).await.unwrap();
+    published(&handle, 2).await;
+    assert_eq!(
+        before.elapsed(),
+        Duration::ZERO,
+        "no debounce wait (paused time)"
+    );
+
+    // Three more writes 20 ms apart: each restarts the 50 ms quiet period.
     for port in [1001, 1002, 1003] {
-        store.put(upstream("echo", port), None).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
-        assert_eq!(
-            generation(&publications),
-            1,
-            "translated before the writes went quiet"
-        );
+        store.put(upstream("echo", port), None).await.unwrap();
+        assert_eq!(generation(&publications), 2, "translated inside the burst");
     }
-    // 20 ms after the last write: still quiet period.
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    assert_eq!(generation(&publications), 1);
+    // 40 ms after the last write: still inside the quiet period.
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(generation(&publications), 2);
     // Past 50 ms of quiet: exactly one translation for the three writes.
     tokio::time::sleep(Duration::from_millis(15)).await;
-    published(&handle, 2).await;
+    published(&handle, 3).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
         generation(&publications),
-        2,
+        3,
         "one translation for the burst"
     );
     controller.stop().await;
