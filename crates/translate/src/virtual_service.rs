@@ -81,6 +81,22 @@ pub(crate) fn translate_hosts(
             rejected: own_error || sub_error || !own_domain_errors.is_empty(),
         });
     }
+    // A virtual service that exists but does not decode (a typo in a watched file) has nothing
+    // to serve from this generation: it stands as a host whose every policy keeps what it had.
+    for key in snapshot
+        .undecodable
+        .keys()
+        .filter(|k| k.kind == Kind::VirtualService)
+    {
+        hosts.push(DraftHost {
+            key: key.clone(),
+            domains: Vec::new(),
+            routes: Vec::new(),
+            host_error: true,
+            rejected: true,
+        });
+    }
+    hosts.sort_by(|a, b| a.key.cmp(&b.key));
     // Route tables no virtual service reaches are still checked, so that a team sees its
     // mistakes before the table is wired in (and `lockgate validate` works on one file).
     for ((namespace, name), table) in &snapshot.route_tables {

@@ -813,3 +813,44 @@ spec: {}
         ["spec: set either static or kube"]
     );
 }
+
+#[test]
+fn undecodable_virtual_service_keeps_its_last_known_good() {
+    let yaml = r#"
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: main, namespace: gloo-system}
+spec: {virtualHost: {routes: [{matchers: [{prefix: /}], directResponseAction: {status: 200, body: ok}}]}}
+"#;
+    for settings in [None, Some("replaceInvalidRoutes"), Some("keepLastValid")] {
+        let mut snap = snapshot(yaml);
+        if let Some(policy) = settings {
+            let p = &mut snap.settings.spec.gloo.invalid_config_policy;
+            if policy == "keepLastValid" {
+                p.keep_last_valid = Some(true);
+            } else {
+                p.replace_invalid_routes = Some(true);
+            }
+        }
+        let first = translate(&snap, &PolicyState::default());
+        snap.remove(&vs("gloo-system.main"));
+        snap.insert_undecodable(
+            vs("gloo-system.main"),
+            Undecodable {
+                labels: Default::default(),
+                errors: vec!["spec.virtualHost.routez: unknown field `routez`".into()],
+            },
+        );
+        let second = translate(&snap, &first.state);
+        assert_eq!(
+            second.reports.state(&vs("gloo-system.main")),
+            State::Rejected,
+            "{settings:?}"
+        );
+        assert_eq!(
+            routes(&second),
+            ["prefix / -> 200 ok"],
+            "{settings:?}: still served"
+        );
+    }
+}
