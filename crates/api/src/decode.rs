@@ -202,6 +202,16 @@ pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
             return Err(fail(Some(key), field, reason));
         }
     }
+    // Namespaces are DNS labels, as in Kubernetes: `namespace.name` then reads back unambiguously.
+    if namespace.contains('.') {
+        return Err(fail(
+            Some(key),
+            "metadata.namespace",
+            format!(
+                "{namespace:?} is not a valid namespace: use lower-case letters, digits and '-'"
+            ),
+        ));
+    }
 
     let decoded = match kind {
         Kind::Upstream => typed(value).map(Resource::Upstream),

@@ -43,7 +43,7 @@ pub(crate) async fn prepare(
     });
     let restored = restore(store.as_ref()).await;
     if let Some(state) = &restored {
-        config.store(Arc::new(state.served.clone()));
+        config.store(Arc::clone(&state.served));
         published.send_replace(Publication {
             generation: 1,
             origin: Origin::Restored,
@@ -245,14 +245,16 @@ async fn translate_and_publish(
     // be served, never on something older than what was served.
     let state = Arc::new(outcome.state);
     let translated_in = started.elapsed();
-    let mut persisted_now = persisted.filter(|p| **p == *state);
+    // Last valid generations the store holds anyway are not written again.
+    let persistable = Arc::new(state.persistable(&snapshot));
+    let mut persisted_now = persisted.filter(|p| **p == *persistable);
     if persisted_now.is_none() {
-        let serialising = Arc::clone(&state);
+        let serialising = Arc::clone(&persistable);
         match blocking(move || serde_json::to_vec(serialising.as_ref())).await {
             Ok(Err(e)) => tracing::error!("cannot serialise the policy state: {e}"),
             Err(e) => tracing::error!("{e}"),
             Ok(Ok(bytes)) => match shared.store.put_blob(POLICY_STATE_BLOB, bytes).await {
-                Ok(()) => persisted_now = Some(Arc::clone(&state)),
+                Ok(()) => persisted_now = Some(persistable),
                 Err(e) => {
                     shared.metrics.persist_failures.inc();
                     tracing::error!("cannot persist the last known good configuration: {e}");
@@ -264,7 +266,7 @@ async fn translate_and_publish(
     let reports = Arc::new(outcome.reports);
     shared.remember_validated(Arc::clone(&snapshot), Arc::clone(&reports));
     let route_count = outcome.config.route_count();
-    shared.config.store(Arc::new(outcome.config));
+    shared.config.store(outcome.config);
     let generation = shared.published.borrow().generation + 1;
     let metrics = &shared.metrics;
     metrics.publishes.inc();

@@ -178,7 +178,7 @@ async fn statuses_and_policy_state_are_written_back() {
         .expect("persisted");
     let state: PolicyState = serde_json::from_slice(&blob).unwrap();
     assert_eq!(
-        state.served,
+        *state.served,
         *handle.config(),
         "the persisted state is what is served"
     );
@@ -224,7 +224,7 @@ async fn the_last_known_good_is_served_before_anything_is_translated() {
         vec![],
     );
     let state = PolicyState {
-        served: restored.clone(),
+        served: Arc::new(restored.clone()),
         ..PolicyState::default()
     };
     store

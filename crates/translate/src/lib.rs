@@ -24,7 +24,7 @@ pub use report::{Report, Reports, State};
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// What the proxy should serve now, after the invalid-configuration policy.
-    pub config: CompiledConfig,
+    pub config: std::sync::Arc<CompiledConfig>,
     /// The state of every resource of the snapshot.
     pub reports: Reports,
     /// What to remember for the next translation (and persist): the last known good virtual

@@ -23,8 +23,9 @@ use crate::{Outcome, Reports};
 /// publish so that a restart serves exactly what was served before.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PolicyState {
-    /// The configuration last published: per virtual service, the last known good.
-    pub served: CompiledConfig,
+    /// The configuration last published: per virtual service, the last known good. Shared with
+    /// the [`Outcome`] that published it, never copied.
+    pub served: Arc<CompiledConfig>,
     /// `namespace.name` of a route table to its last generation that translated without errors.
     #[serde(default)]
     pub last_valid_route_tables: BTreeMap<String, Arc<RouteTable>>,
@@ -78,9 +79,11 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
         },
         policy.response_body().to_string(),
     );
-    let config = assemble(hosts, clusters, mode, &invalid, previous, snapshot);
+    let config = Arc::new(assemble(
+        hosts, clusters, mode, &invalid, previous, snapshot,
+    ));
     let state = PolicyState {
-        served: config.clone(),
+        served: Arc::clone(&config),
         last_valid_route_tables: state_last_valid.0,
         last_valid_virtual_services: state_last_valid.1,
     };
@@ -89,6 +92,43 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
         reports,
         state,
     }
+}
+
+impl PolicyState {
+    /// The state worth persisting next to the store that holds `snapshot`: last valid
+    /// generations that *are* the snapshot's current ones are left out, since the store keeps
+    /// them. Restoring from it loses nothing: a resource that is valid now is its own last valid
+    /// generation on the next translation, and only invalid ones need their older copy.
+    pub fn persistable(&self, snapshot: &Snapshot) -> PolicyState {
+        PolicyState {
+            served: Arc::clone(&self.served),
+            last_valid_route_tables: not_current(
+                &self.last_valid_route_tables,
+                &snapshot.route_tables,
+            ),
+            last_valid_virtual_services: not_current(
+                &self.last_valid_virtual_services,
+                &snapshot.virtual_services,
+            ),
+        }
+    }
+}
+
+/// The kept generations (by `namespace.name`; namespaces have no dots) that differ from the
+/// current ones.
+fn not_current<T: PartialEq>(
+    kept: &BTreeMap<String, Arc<T>>,
+    current: &BTreeMap<(String, String), Arc<T>>,
+) -> BTreeMap<String, Arc<T>> {
+    kept.iter()
+        .filter(|(id, kept)| {
+            let now = id
+                .split_once('.')
+                .and_then(|(ns, name)| current.get(&(ns.to_string(), name.to_string())));
+            !now.is_some_and(|now| Arc::ptr_eq(now, kept) || now == *kept)
+        })
+        .map(|(id, kept)| (id.clone(), Arc::clone(kept)))
+        .collect()
 }
 
 type LastValid = (

@@ -854,3 +854,52 @@ spec: {virtualHost: {routes: [{matchers: [{prefix: /}], directResponseAction: {s
         );
     }
 }
+
+#[test]
+fn persisted_state_leaves_out_what_the_store_holds() {
+    let good = format!(
+        "{}{}",
+        vs_delegating("{ref: {name: t, namespace: team}}"),
+        table(
+            "team",
+            "t",
+            "",
+            &format!("  routes:\n    - matchers: [{{prefix: /a}}]\n      {DIRECT}")
+        )
+    );
+    let first = run(&good);
+    let snap = snapshot(&good);
+    let kept = first.state.persistable(&snap);
+    assert!(
+        kept.last_valid_route_tables.is_empty(),
+        "valid tables are in the store already"
+    );
+    assert!(kept.last_valid_virtual_services.is_empty());
+
+    let bad = good.replace(
+        DIRECT,
+        "routeAction: {single: {upstream: {name: typo, namespace: gloo-system}}}",
+    );
+    let bad_snap = snapshot(&bad);
+    let second = translate(&bad_snap, &first.state);
+    let kept = second.state.persistable(&bad_snap);
+    assert_eq!(
+        kept.last_valid_route_tables.keys().collect::<Vec<_>>(),
+        ["team.t"],
+        "the older valid generation is kept"
+    );
+    // Restoring from the pruned state serves the same.
+    let restored: PolicyState =
+        serde_json::from_str(&serde_json::to_string(&kept).unwrap()).unwrap();
+    let mut with_keep = bad_snap.clone();
+    with_keep
+        .settings
+        .spec
+        .gloo
+        .invalid_config_policy
+        .keep_last_valid = Some(true);
+    assert_eq!(
+        routes(&translate(&with_keep, &restored)),
+        routes(&translate(&with_keep, &second.state)),
+    );
+}
