@@ -1,6 +1,6 @@
 //! The admin API, exactly as `docs/admin-api.md` describes it: Kubernetes-style resource paths
 //! with validation on write, `/check`, `/config_dump`, `/info`, `/metrics`, `/healthz`,
-//! `/readyz`.
+//! `/readyz`; with [`Tokens`] (`--auth-file`), bearer tokens and per-subject rules.
 //!
 //! ```no_run
 //! # async fn demo(controller: lockgate_controller::ControllerHandle) -> std::io::Result<()> {
@@ -10,6 +10,8 @@
 //! # }
 //! ```
 
+mod access;
+mod auth;
 mod body;
 mod error;
 mod ops;
@@ -22,12 +24,14 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use lockgate_controller::ControllerHandle;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
+pub use crate::auth::{AuthFileError, Tokens};
 use crate::error::ApiError;
 pub use crate::proxy_metrics::register_proxy;
 
@@ -44,6 +48,8 @@ pub struct Admin {
     /// Validation and the store write happen under this lock, so that a change is validated
     /// against exactly what it is stored on top of.
     writes: tokio::sync::Mutex<()>,
+    /// With `--auth-file`: every request but the probes needs one of these tokens.
+    tokens: Option<Arc<Tokens>>,
 }
 
 impl Admin {
@@ -63,7 +69,30 @@ impl Admin {
         controller: ControllerHandle,
         proxy_address: impl Into<String>,
         config_dir: Option<String>,
+        registry: Registry,
+    ) -> Arc<Admin> {
+        Admin::build(controller, proxy_address, config_dir, registry, None)
+    }
+
+    /// Like [`Admin::with_registry`], answering only requests that carry one of `tokens`
+    /// (`/healthz` and `/readyz` stay open) and only within the rules of the token's subject.
+    pub fn with_tokens(
+        controller: ControllerHandle,
+        proxy_address: impl Into<String>,
+        config_dir: Option<String>,
+        registry: Registry,
+        tokens: Tokens,
+    ) -> Arc<Admin> {
+        let tokens = Some(Arc::new(tokens));
+        Admin::build(controller, proxy_address, config_dir, registry, tokens)
+    }
+
+    fn build(
+        controller: ControllerHandle,
+        proxy_address: impl Into<String>,
+        config_dir: Option<String>,
         mut registry: Registry,
+        tokens: Option<Arc<Tokens>>,
     ) -> Arc<Admin> {
         controller.metrics().register(&mut registry);
         Arc::new(Admin {
@@ -72,6 +101,7 @@ impl Admin {
             config_dir,
             registry,
             writes: tokio::sync::Mutex::new(()),
+            tokens,
         })
     }
 }
@@ -79,7 +109,7 @@ impl Admin {
 /// The routes of the admin API.
 pub fn router(admin: Arc<Admin>) -> Router {
     use resources::{delete_one, get_one, list_all, list_namespaced, patch_one, put_one};
-    Router::new()
+    let mut resources = Router::new()
         .route(
             "/apis/{group}/{version}/namespaces/{namespace}/{plural}",
             get(list_namespaced),
@@ -91,7 +121,13 @@ pub fn router(admin: Arc<Admin>) -> Router {
                 .patch(patch_one)
                 .delete(delete_one),
         )
-        .route("/apis/{group}/{version}/{plural}", get(list_all))
+        .route("/apis/{group}/{version}/{plural}", get(list_all));
+    if admin.tokens.is_some() {
+        // After routing, so that it reads the path parameters the handlers read.
+        resources =
+            resources.route_layer(from_fn_with_state(Arc::clone(&admin), access::authorize));
+    }
+    let mut router = resources
         .route("/check", get(ops::check))
         .route("/config_dump", get(ops::config_dump))
         .route("/info", get(ops::info))
@@ -107,8 +143,12 @@ pub fn router(admin: Arc<Admin>) -> Router {
                     .into_response()
             },
         )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(admin)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    if let Some(tokens) = &admin.tokens {
+        // Outermost: unknown paths and wrong methods need a token too.
+        router = router.layer(from_fn_with_state(Arc::clone(tokens), access::authenticate));
+    }
+    router.with_state(admin)
 }
 
 /// Serves the admin API on `listener` until `shutdown` completes, then finishes the requests

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use lockgate_api::{Kind, Resource, ResourceKey};
@@ -13,6 +13,8 @@ use lockgate_store::{StoreKind, status_of};
 use serde_json::{Value, json};
 
 use crate::Admin;
+use crate::access::Caller;
+use crate::auth::Verb;
 use crate::body::{decode_merge_patch, decode_resource, merge_patch};
 use crate::error::ApiError;
 use crate::write::{Written, object_json};
@@ -147,6 +149,7 @@ pub(crate) async fn put_one(
     State(admin): State<Arc<Admin>>,
     Path(path): ObjectPath,
     Query(params): Query<Params>,
+    caller: Option<Extension<Caller>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -158,6 +161,17 @@ pub(crate) async fn put_one(
     let expected = expected_version(&resource);
     let _writing = admin.writes.lock().await;
     let existing = admin.controller.store().get(&key).await?;
+    // Create or update: decided here, under the lock, against what is stored.
+    let verb = if existing.is_some() {
+        Verb::Update
+    } else {
+        Verb::Create
+    };
+    match (&admin.tokens, caller) {
+        (None, _) => {}
+        (Some(_), Some(Extension(caller))) => caller.require(verb, &key)?,
+        (Some(_), None) => return Err(ApiError::internal("no authenticated caller for a PUT")),
+    }
     let written = admin
         .write_put(resource, existing, expected, dry_run)
         .await?;
