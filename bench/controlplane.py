@@ -107,13 +107,15 @@ def measure(binary, routes, rounds):
     tables = routes // ROUTES_PER_TABLE
     listen, admin_port = free_port(), free_port()
     state = tempfile.mkdtemp(prefix="lockgate-bench-")
+    # LOCKGATE_BENCH_WRAPPER runs the gateway under a profiler (e.g. valgrind --tool=massif).
+    wrapper = os.environ.get("LOCKGATE_BENCH_WRAPPER", "").split()
     proc = subprocess.Popen(
-        [binary, "serve", "--listen", f"127.0.0.1:{listen}", "--admin", f"127.0.0.1:{admin_port}",
+        wrapper + [binary, "serve", "--listen", f"127.0.0.1:{listen}", "--admin", f"127.0.0.1:{admin_port}",
          "--state-dir", state, "--workers", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     admin = ("127.0.0.1", admin_port)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(admin, timeout=1).close()

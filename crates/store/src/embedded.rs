@@ -48,6 +48,9 @@ fn db_error(err: impl Into<redb::Error>) -> StoreError {
     StoreError::Database(err.into().to_string())
 }
 
+/// The store's page cache.
+const CACHE_BYTES: usize = 32 * 1024 * 1024;
+
 fn storage_key(key: &ResourceKey) -> String {
     format!("{}/{}/{}", key.kind, key.namespace, key.name)
 }
@@ -60,10 +63,17 @@ impl EmbeddedStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| StoreError::io(parent, e))?;
         }
-        let db = Database::create(&path).map_err(|err| match err {
-            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse { path: path.clone() },
-            other => StoreError::Database(format!("{}: {other}", path.display())),
-        })?;
+        // redb caches up to 1 GiB by default. The controller keeps its own copy of every
+        // resource, so the store is read at start and for admin reads only: a small cache is enough.
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(&path)
+            .map_err(|err| match err {
+                redb::DatabaseError::DatabaseAlreadyOpen => {
+                    StoreError::InUse { path: path.clone() }
+                }
+                other => StoreError::Database(format!("{}: {other}", path.display())),
+            })?;
         let revision = initialise(&db)?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
