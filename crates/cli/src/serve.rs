@@ -14,6 +14,9 @@
 //!   gateway serves that watched directory of YAML files instead (read-only to the admin API);
 //!   the last known good is then persisted under `<state dir>/config-dir/` only when a state
 //!   directory is given (flag or variable), and kept in memory otherwise.
+//! - Admin API access: open by default (bind it to loopback); with `--auth-file`, every request
+//!   but `/healthz` and `/readyz` needs a bearer token of that file, within its subject's rules.
+//!   A file that cannot be read or does not validate stops the gateway before it starts.
 //! - Logs go to stderr; `RUST_LOG` filters them (default `info`).
 //! - SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
 //!   [`DRAIN_TIMEOUT`]), then exits.
@@ -24,6 +27,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use arc_swap::ArcSwap;
+use lockgate_admin::Tokens;
 use lockgate_compiled::CompiledConfig;
 use lockgate_controller::{Controller, ControllerOptions};
 use lockgate_store::{DirStore, DirStoreOptions, EmbeddedStore, Store};
@@ -55,8 +59,9 @@ pub struct ServeArgs {
     /// Proxy worker threads, one single-threaded runtime each [default: the number of cores].
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Bearer tokens for the admin API (not supported yet: the gateway refuses to start rather
-    /// than run the admin API open).
+    /// Require bearer tokens on the admin API: a YAML file of tokens (or their SHA-256) with
+    /// the namespaces, kinds and verbs each subject may use (docs/admin-api.md,
+    /// "Authentication"). /healthz and /readyz stay open.
     #[arg(long)]
     pub auth_file: Option<PathBuf>,
 }
@@ -64,13 +69,6 @@ pub struct ServeArgs {
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn run_blocking(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    if let Some(file) = &args.auth_file {
-        bail!(
-            "--auth-file {}: bearer-token authentication is not implemented yet in this build; \
-             refusing to start rather than serve the admin API without it",
-            file.display()
-        );
-    }
     if args.workers == Some(0) {
         bail!("--workers must be at least 1");
     }
@@ -161,6 +159,16 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
+/// The `--auth-file`, validated; a file that cannot be used stops the gateway here, before it
+/// listens, rather than leave the admin API open.
+fn load_tokens(args: &ServeArgs) -> anyhow::Result<Option<Tokens>> {
+    let Some(file) = &args.auth_file else {
+        return Ok(None);
+    };
+    let tokens = Tokens::load(file).context("cannot use --auth-file")?;
+    Ok(Some(tokens))
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -170,15 +178,17 @@ pub async fn run(
     args: ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    // Listen first: a port in use is the most common reason not to start.
+    let tokens = load_tokens(&args)?;
+    // Then listen: a port in use is the most common reason not to start.
     let proxy_listener = bind_proxy(&args.listen)?;
     let admin_listener = bind(&args.admin, "--admin, the admin API").await?;
-    serve(args, proxy_listener, admin_listener, shutdown).await
+    serve(args, tokens, proxy_listener, admin_listener, shutdown).await
 }
 
 /// Runs the gateway on listeners already bound (`args.listen` and `args.admin` are not used).
 async fn serve(
     args: ServeArgs,
+    tokens: Option<Tokens>,
     proxy_listener: std::net::TcpListener,
     admin_listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -199,12 +209,31 @@ async fn serve(
     let proxy = lockgate_proxy::Proxy::new(Arc::clone(&config));
     let mut registry = prometheus_client::registry::Registry::default();
     lockgate_admin::register_proxy(&mut registry, proxy.clone());
-    let admin = lockgate_admin::Admin::with_registry(
-        controller.handle(),
-        proxy_address.to_string(),
-        args.config_dir.as_ref().map(|d| d.display().to_string()),
-        registry,
-    );
+    let config_dir = args.config_dir.as_ref().map(|d| d.display().to_string());
+    let admin = match tokens {
+        Some(tokens) => {
+            // How many, never which: the tokens are secrets.
+            tracing::info!(
+                file = %args.auth_file.as_deref().map_or_else(String::new, |f| absolute(f).display().to_string()),
+                tokens = tokens.len(),
+                "admin API: bearer tokens required (/healthz and /readyz stay open)"
+            );
+            let handle = controller.handle();
+            let proxy = proxy_address.to_string();
+            lockgate_admin::Admin::with_tokens(handle, proxy, config_dir, registry, tokens)
+        }
+        None => {
+            if !admin_address.ip().is_loopback() {
+                tracing::warn!(
+                    "the admin API on {admin_address} is open to anyone who can reach it: \
+                     give --auth-file to require tokens"
+                );
+            }
+            let handle = controller.handle();
+            let proxy = proxy_address.to_string();
+            lockgate_admin::Admin::with_registry(handle, proxy, config_dir, registry)
+        }
+    };
 
     let (stop, stopping) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -283,12 +312,33 @@ mod tests {
     }
 
     #[test]
-    fn an_auth_file_is_refused_rather_than_ignored() {
+    fn an_auth_file_that_cannot_be_used_stops_the_gateway_before_it_starts() {
         let state = tempfile::tempdir().unwrap();
+        let missing = state.path().join("tokens.yaml");
         let mut with_auth = args(state.path());
-        with_auth.auth_file = Some("tokens.yaml".into());
-        let error = run_blocking(with_auth).unwrap_err().to_string();
-        assert!(error.contains("--auth-file tokens.yaml"), "{error}");
+        with_auth.auth_file = Some(missing.clone());
+        let error = format!("{:#}", run_blocking(with_auth.clone()).unwrap_err());
+        assert!(
+            error.starts_with(&format!(
+                "cannot use --auth-file: cannot read the auth file {}: ",
+                missing.display()
+            )),
+            "{error}"
+        );
+
+        std::fs::write(
+            &missing,
+            "tokens:\n- token: s3cret\n  subject: ops\n  role: admin\n",
+        )
+        .unwrap();
+        let error = format!("{:#}", run_blocking(with_auth).unwrap_err());
+        assert!(
+            error.starts_with(&format!(
+                "cannot use --auth-file: {}: tokens[0].role: unknown field `role`",
+                missing.display()
+            )),
+            "{error}"
+        );
         assert!(!state.path().join("store.redb").exists(), "nothing started");
     }
 
@@ -307,6 +357,7 @@ mod tests {
         };
         let server = tokio::spawn(serve(
             args(state.path()),
+            None,
             proxy_listener,
             admin_listener,
             shutdown,
