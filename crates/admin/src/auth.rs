@@ -346,13 +346,12 @@ struct RuleDocument {
 fn without_yaml_path(path: &str, message: String) -> String {
     let mut prefix = path;
     loop {
-        if !prefix.is_empty() {
-            if let Some(rest) = message
-                .strip_prefix(prefix)
-                .and_then(|m| m.strip_prefix(": "))
-            {
-                return rest.to_string();
-            }
+        if let Some(rest) = message
+            .strip_prefix(prefix)
+            .and_then(|m| m.strip_prefix(": "))
+            .filter(|_| !prefix.is_empty())
+        {
+            return rest.to_string();
         }
         match prefix.rfind(['.', '[']) {
             Some(cut) => prefix = &prefix[..cut],
