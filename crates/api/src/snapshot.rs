@@ -132,6 +132,29 @@ impl Snapshot {
         }
     }
 
+    /// Whether the snapshot holds exactly `resource` (for Settings: whether the gateway's
+    /// settings are exactly these).
+    pub fn holds(&self, resource: &Resource) -> bool {
+        let meta = resource.metadata();
+        let id = (meta.namespace.clone(), meta.name.clone());
+        match resource {
+            Resource::Upstream(r) => self.upstreams.get(&id).is_some_and(|held| **held == *r),
+            Resource::Endpoint(r) => self.endpoints.get(&id).is_some_and(|held| **held == *r),
+            Resource::VirtualService(r) => self
+                .virtual_services
+                .get(&id)
+                .is_some_and(|held| **held == *r),
+            Resource::RouteTable(r) => self.route_tables.get(&id).is_some_and(|held| **held == *r),
+            Resource::Settings(r) => self.settings == *r,
+        }
+    }
+
+    /// Whether a resource with this key takes part in translation: every resource except
+    /// Settings other than `gloo-system.default`.
+    pub fn concerns(key: &ResourceKey) -> bool {
+        key.kind != Kind::Settings || (key.namespace == SYSTEM_NAMESPACE && key.name == "default")
+    }
+
     /// Records a resource that exists but failed to decode.
     pub fn insert_undecodable(&mut self, key: ResourceKey, undecodable: Undecodable) {
         self.undecodable.insert(key, undecodable);

@@ -7,14 +7,20 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use lockgate_api::{Resource, ResourceKey, Snapshot, Undecodable};
+use lockgate_api::{Resource, ResourceKey, Snapshot};
 use lockgate_store::{Listing, Revision, WatchEvent, set_status, status_of};
 use serde_json::Value;
 
 #[derive(Default)]
 pub(crate) struct Mirror {
-    resources: BTreeMap<ResourceKey, Resource>,
-    undecodable: BTreeMap<ResourceKey, Undecodable>,
+    /// Every resource translation sees, decoded or not. Its resources are shared (`Arc`) with
+    /// the snapshots handed out, so the mirror never holds a second copy of the routes.
+    content: Snapshot,
+    /// Settings other than `gloo-system.default`: stored, but nothing to translate.
+    other_settings: BTreeMap<ResourceKey, Resource>,
+    /// Every decoded resource that exists, with its generation. The snapshot alone cannot tell
+    /// a stored Settings `default` from the built-in defaults.
+    present: BTreeMap<ResourceKey, Option<i64>>,
     pub(crate) statuses: HashMap<ResourceKey, Value>,
     pub(crate) revision: Revision,
     snapshot: Option<Arc<Snapshot>>,
@@ -36,13 +42,19 @@ impl Mirror {
         for resource in listing.resources {
             mirror.put(resource);
         }
-        mirror.undecodable = listing.undecodable.into_iter().collect();
+        for (key, undecodable) in listing.undecodable {
+            mirror.present.remove(&key);
+            mirror.content.remove(&key);
+            mirror.content.insert_undecodable(key, undecodable);
+        }
         mirror
     }
 
     /// Whether translation would see the same in both (statuses and revisions aside).
     pub(crate) fn same_content(&self, other: &Mirror) -> bool {
-        self.resources == other.resources && self.undecodable == other.undecodable
+        self.content == other.content
+            && self.present == other.present
+            && self.other_settings == other.other_settings
     }
 
     /// Applies one change; returns whether translation would see anything new.
@@ -58,16 +70,20 @@ impl Mirror {
                 revision,
             } => {
                 self.revision = revision;
-                self.resources.remove(&key);
+                self.present.remove(&key);
                 self.statuses.remove(&key);
-                self.undecodable.insert(key, undecodable);
+                self.content.remove(&key);
+                self.content.insert_undecodable(key, undecodable);
                 true
             }
             WatchEvent::Delete { key, revision } => {
                 self.revision = revision;
                 self.statuses.remove(&key);
-                let removed = self.resources.remove(&key).is_some();
-                self.undecodable.remove(&key).is_some() || removed
+                let existed = self.present.remove(&key).is_some()
+                    || self.content.undecodable.contains_key(&key);
+                self.other_settings.remove(&key);
+                self.content.remove(&key);
+                existed
             }
             // The caller relists.
             WatchEvent::Relist => false,
@@ -85,11 +101,20 @@ impl Mirror {
             Some(status) => self.statuses.insert(key.clone(), status),
             None => self.statuses.remove(&key),
         };
-        let undecodable = self.undecodable.remove(&key).is_some();
-        if self.resources.get(&key) == Some(&resource) && !undecodable {
-            return false;
+        let generation = resource.metadata().generation;
+        let was_undecodable = self.content.undecodable.contains_key(&key);
+        let known = self.present.insert(key.clone(), generation).is_some();
+        if Snapshot::concerns(&key) {
+            if known && !was_undecodable && self.content.holds(&resource) {
+                return false;
+            }
+            self.content.insert(resource);
+        } else {
+            if self.other_settings.get(&key) == Some(&resource) {
+                return false;
+            }
+            self.other_settings.insert(key, resource);
         }
-        self.resources.insert(key, resource);
         self.snapshot = None;
         true
     }
@@ -99,29 +124,23 @@ impl Mirror {
         if let Some(snapshot) = &self.snapshot {
             return Arc::clone(snapshot);
         }
-        let mut snapshot = Snapshot::from_resources(self.resources.values().cloned());
-        for (key, undecodable) in &self.undecodable {
-            snapshot.insert_undecodable(key.clone(), undecodable.clone());
-        }
-        let snapshot = Arc::new(snapshot);
+        // Cheap: the resources are shared, only the maps' nodes are new.
+        let snapshot = Arc::new(self.content.clone());
         self.snapshot = Some(Arc::clone(&snapshot));
         snapshot
     }
 
     /// Every resource the translation sees, with its generation, for statuses and `/check`.
     pub(crate) fn keys(&self) -> Vec<(ResourceKey, Option<i64>)> {
-        let resources = self
-            .resources
-            .iter()
-            .map(|(k, r)| (k.clone(), r.metadata().generation));
-        let undecodable = self.undecodable.keys().map(|k| (k.clone(), None));
+        let resources = self.present.iter().map(|(k, g)| (k.clone(), *g));
+        let undecodable = self.content.undecodable.keys().map(|k| (k.clone(), None));
         resources.chain(undecodable).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use lockgate_api::{Document, Kind, decode_documents};
+    use lockgate_api::{Document, Kind, Undecodable, decode_documents};
     use serde_json::json;
 
     use super::*;
