@@ -96,7 +96,8 @@ impl Proxy {
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
         let mut builder = auto::Builder::new(TokioExecutor::new());
-        builder.http1().timer(TokioTimer::new());
+        // One buffer and one `send` per response rather than `writev` (see `pool::connect`).
+        builder.http1().timer(TokioTimer::new()).writev(false);
         builder.http2().timer(TokioTimer::new());
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
