@@ -10,7 +10,9 @@
 # proxy's core is the one being measured. Proxies run one after another, never at once; with
 # ROUNDS > 1 they alternate and the best round of each is reported, which damps noise from other
 # work on the machine. Prints requests per second and p99 latency, and each as a ratio to
-# HAProxy (req/s: higher is better; p99: lower is better).
+# HAProxy (req/s: higher is better; p99: lower is better), and the CPU time the proxy process
+# spent per request (user + system, from /proc/PID/stat around each wrk run): unlike req/s, it
+# barely moves when other work on the machine takes the load generator's or the backend's CPU.
 #
 # Needs: haproxy, nginx (nginx-light) and wrk (installed with apt-get when missing), cargo.
 set -euo pipefail
@@ -77,12 +79,18 @@ wait_for() {
     exit 1
 }
 
+declare -A pid_of
 start() { # name core command...
     local name=$1 core=$2
     shift 2
     taskset -c "$core" "$@" >"$work/$name.log" 2>&1 &
     pids+=($!)
+    pid_of[$name]=$!
 }
+
+# CPU time (user + system, clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICKS_PER_SECOND=$(getconf CLK_TCK)
 
 need
 echo "building lockgate (release)..." >&2
@@ -165,11 +173,15 @@ CFG
 start nginx "$PROXY_CORE" nginx -c "$work/nginx.conf"
 wait_for nginx "http://127.0.0.1:$NGINX_PORT/echo"
 
-declare -A best_rps best_p99
+declare -A best_rps best_p99 best_cpu
 measure() { # name port
-    local name=$1 port=$2 out rps p99
+    local name=$1 port=$2 out rps p99 ticks requests cpu
+    ticks=$(cpu_ticks "${pid_of[$name]}")
     out=$(taskset -c "$LOAD_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
         "http://127.0.0.1:$port/echo")
+    ticks=$(($(cpu_ticks "${pid_of[$name]}") - ticks))
+    requests=$(awk '/ requests in / {print $1}' <<<"$out")
+    cpu=$(awk -v t="$ticks" -v n="$requests" -v hz="$TICKS_PER_SECOND" 'BEGIN {print t * 1e6 / hz / n}')
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
     # wrk prints latencies as 1.23ms, 456.00us or 1.02s; normalise to milliseconds.
     p99=$(awk '$1 == "99%" {v = $2; u = v; gsub(/[0-9.]/, "", u); gsub(/[a-z]/, "", v);
@@ -179,12 +191,15 @@ measure() { # name port
         echo "$out" >&2
         exit 1
     fi
-    echo "  round: $name $rps req/s, p99 $p99 ms" >&2
+    echo "  round: $name $rps req/s, p99 $p99 ms, $cpu us CPU/request" >&2
     if [[ -z ${best_rps[$name]:-} ]] || awk "BEGIN {exit !($rps > ${best_rps[$name]})}"; then
         best_rps[$name]=$rps
     fi
     if [[ -z ${best_p99[$name]:-} ]] || awk "BEGIN {exit !($p99 < ${best_p99[$name]})}"; then
         best_p99[$name]=$p99
+    fi
+    if [[ -z ${best_cpu[$name]:-} ]] || awk "BEGIN {exit !($cpu < ${best_cpu[$name]})}"; then
+        best_cpu[$name]=$cpu
     fi
 }
 
@@ -195,9 +210,10 @@ for _ in $(seq "$ROUNDS"); do
     measure lockgate "$LOCKGATE_PORT"
 done
 
-printf '\n%-10s %12s %10s %14s %12s\n' proxy "req/s" "p99 ms" "req/s ratio" "p99 ratio"
+printf '\n%-10s %12s %10s %14s %12s %14s %12s\n' proxy "req/s" "p99 ms" "req/s ratio" "p99 ratio" \
+    "CPU us/req" "CPU ratio"
 for name in haproxy nginx lockgate; do
-    awk -v n="$name" -v r="${best_rps[$name]}" -v p="${best_p99[$name]}" \
-        -v hr="${best_rps[haproxy]}" -v hp="${best_p99[haproxy]}" \
-        'BEGIN {printf "%-10s %12.0f %10.2f %13.2fx %11.2fx\n", n, r, p, r / hr, p / hp}'
+    awk -v n="$name" -v r="${best_rps[$name]}" -v p="${best_p99[$name]}" -v c="${best_cpu[$name]}" \
+        -v hr="${best_rps[haproxy]}" -v hp="${best_p99[haproxy]}" -v hc="${best_cpu[haproxy]}" \
+        'BEGIN {printf "%-10s %12.0f %10.2f %13.2fx %11.2fx %14.1f %11.2fx\n", n, r, p, r / hr, p / hp, c, c / hc}'
 done
