@@ -51,6 +51,13 @@ enum Command {
     Echo(echo::EchoArgs),
 }
 
+/// mimalloc instead of glibc's malloc: translation and the request path allocate many small
+/// objects across threads. Measured on this 2-core machine: propagation at 50,000 routes 350 ms
+/// -> 176 ms (bench/controlplane.py), proxy CPU per request 1.19-1.25x HAProxy's -> 1.11-1.14x
+/// (bench/dataplane.sh), for about 20 MiB more resident memory at idle.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
