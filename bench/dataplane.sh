@@ -24,35 +24,12 @@ CORES=$(nproc)
 PROXY_CORE=${PROXY_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-$((CORES - 1))}
 
-# A port nothing listens on (the machine may be running other gateways).
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! ss -ltn | awk '{print $4}' | grep -q ":$port\$"; then
-            echo "$port"
-            return
-        fi
-    done
-}
+source "$(dirname "$0")/common.sh"
 BACKEND_PORT=${BACKEND_PORT:-$(free_port)}
 LOCKGATE_PORT=${LOCKGATE_PORT:-$(free_port)}
 ADMIN_PORT=${ADMIN_PORT:-$(free_port)}
 HAPROXY_PORT=${HAPROXY_PORT:-$(free_port)}
 NGINX_PORT=${NGINX_PORT:-$(free_port)}
-
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d -t lockgate-bench.XXXXXX)
-pids=()
-
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
 
 need() {
     local missing=()

@@ -11,28 +11,7 @@
 # counters are dumped: instructions / requests answered. Needs valgrind, wrk, haproxy, nginx.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d -t lockgate-instructions.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 40000))
-        if ! ss -ltn | awk '{print $4}' | grep -q ":$port\$"; then
-            echo "$port"
-            return
-        fi
-    done
-}
+source "$(dirname "$0")/common.sh"
 
 cargo build --release -q -p lockgate --manifest-path "$repo/Cargo.toml"
 cargo build --release -q -p lockgate-proxy --example forward --manifest-path "$repo/Cargo.toml"
