@@ -31,7 +31,9 @@ impl HostIndex {
             }
         }
         // Stable sort keeps the first claimant first among equal lengths.
-        index.suffixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        index
+            .suffixes
+            .sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
         index
     }
 
@@ -49,10 +51,10 @@ impl HostIndex {
             return Some(i);
         }
         let host = strip_port(authority);
-        if host.len() != authority.len() {
-            if let Some(&i) = self.exact.get(host) {
-                return Some(i);
-            }
+        if host.len() != authority.len()
+            && let Some(&i) = self.exact.get(host)
+        {
+            return Some(i);
         }
         for (suffix, i) in &self.suffixes {
             // `*.example.com` needs at least one character before the suffix.

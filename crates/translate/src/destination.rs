@@ -91,12 +91,11 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
                 }
             }
             (None, Some(kube)) => {
-                if let Some(spec) = &kube.subset_spec {
-                    if spec.fallback_policy == Some(FallbackPolicy::DefaultSubset)
-                        && spec.default_subset.is_none()
-                    {
-                        reports.error(&key, "spec.kube.subsetSpec.defaultSubset: required when fallbackPolicy is DEFAULT_SUBSET");
-                    }
+                if let Some(spec) = &kube.subset_spec
+                    && spec.fallback_policy == Some(FallbackPolicy::DefaultSubset)
+                    && spec.default_subset.is_none()
+                {
+                    reports.error(&key, "spec.kube.subsetSpec.defaultSubset: required when fallbackPolicy is DEFAULT_SUBSET");
                 }
             }
         }

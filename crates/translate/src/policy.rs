@@ -131,6 +131,9 @@ fn not_current<T: PartialEq>(
         .collect()
 }
 
+/// A resource translated from its last valid generation, and that generation's number.
+type Substituted = (ResourceKey, Option<i64>);
+
 type LastValid = (
     BTreeMap<String, Arc<RouteTable>>,
     BTreeMap<String, Arc<VirtualService>>,
@@ -193,7 +196,7 @@ fn substitute_last_valid(
     snapshot: &Snapshot,
     reports: &Reports,
     last_valid: &LastValid,
-) -> Option<(Snapshot, Vec<(ResourceKey, Option<i64>)>)> {
+) -> Option<(Snapshot, Vec<Substituted>)> {
     let mut out = snapshot.clone();
     let mut replaced = Vec::new();
     for (key, report) in reports.iter() {

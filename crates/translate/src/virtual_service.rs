@@ -198,9 +198,9 @@ fn check_settings(snapshot: &Snapshot, reports: &mut Reports) {
     let key = ResourceKey::new(Kind::Settings, &s.metadata.namespace, &s.metadata.name);
     reports.touch(&key);
     let policy = &s.spec.gloo.invalid_config_policy;
-    if let Some(code) = policy.invalid_route_response_code {
-        if !(100..=599).contains(&code) {
-            reports.error(&key, format!("spec.gloo.invalidConfigPolicy.invalidRouteResponseCode: {code} is not an HTTP status (100-599); 404 is used"));
-        }
+    if let Some(code) = policy.invalid_route_response_code
+        && !(100..=599).contains(&code)
+    {
+        reports.error(&key, format!("spec.gloo.invalidConfigPolicy.invalidRouteResponseCode: {code} is not an HTTP status (100-599); 404 is used"));
     }
 }
