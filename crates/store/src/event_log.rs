@@ -16,6 +16,27 @@ use crate::{Revision, WatchEvent};
 /// routes (bench/controlplane.py) for no gain.
 const DEFAULT_CAPACITY: usize = 1024;
 
+/// The history is also bounded by its routes: a route table of thousands of routes weighs as
+/// much as thousands of small events.
+const MAX_WEIGHT: usize = 20_000;
+
+/// What an event costs to keep, in routes (at least 1).
+fn weight(event: &WatchEvent) -> usize {
+    use lockgate_api::Resource;
+    let routes = match event {
+        WatchEvent::Put {
+            resource: Resource::RouteTable(t),
+            ..
+        } => t.spec.routes.len(),
+        WatchEvent::Put {
+            resource: Resource::VirtualService(v),
+            ..
+        } => v.spec.virtual_host.routes.len(),
+        _ => 0,
+    };
+    1 + routes
+}
+
 pub(crate) struct EventLog {
     inner: Mutex<Inner>,
     latest: watch::Sender<Revision>,
@@ -28,6 +49,8 @@ struct Inner {
     horizon: Revision,
     current: Revision,
     capacity: usize,
+    /// Sum of the events' [`weight`]s.
+    weight: usize,
 }
 
 impl EventLog {
@@ -44,6 +67,7 @@ impl EventLog {
                 horizon: current,
                 current,
                 capacity: capacity.max(1),
+                weight: 0,
             }),
             latest,
         })
@@ -68,10 +92,15 @@ impl EventLog {
         };
         {
             let mut inner = self.lock();
+            inner.weight += weight(&event);
             inner.events.push_back(event);
             inner.current = inner.current.max(revision);
-            while inner.events.len() > inner.capacity {
+            // The newest event always stays: a watcher that is up to date never relists.
+            while inner.events.len() > inner.capacity
+                || (inner.weight > MAX_WEIGHT && inner.events.len() > 1)
+            {
                 if let Some(dropped) = inner.events.pop_front() {
+                    inner.weight -= weight(&dropped);
                     inner.horizon = revision_of(&dropped).unwrap_or(inner.horizon);
                 }
             }
@@ -178,5 +207,35 @@ mod tests {
         let mut fresh = log.watch(Revision(2));
         assert_eq!(fresh.next().await, delete(3));
         assert_eq!(fresh.next().await, delete(4));
+    }
+
+    #[tokio::test]
+    async fn large_route_tables_shorten_the_history_but_the_newest_event_stays() {
+        let put = |n: u64, routes: usize| {
+            let mut table = lockgate_api::RouteTable::default();
+            table.metadata.name = format!("t{n}");
+            table.metadata.namespace = "ns".into();
+            table.spec.routes = vec![lockgate_api::Route::default(); routes];
+            WatchEvent::Put {
+                resource: lockgate_api::Resource::RouteTable(table),
+                revision: Revision(n),
+            }
+        };
+        let log = EventLog::new(Revision(0));
+        log.append(delete(1));
+        log.append(put(2, MAX_WEIGHT / 2));
+        log.append(put(3, MAX_WEIGHT));
+        let mut stale = log.watch(Revision(1));
+        assert_eq!(
+            stale.next().await,
+            WatchEvent::Relist,
+            "the older events were dropped"
+        );
+        let mut fresh = log.watch(Revision(2));
+        assert_eq!(
+            fresh.next().await,
+            put(3, MAX_WEIGHT),
+            "the newest stays, however heavy"
+        );
     }
 }
