@@ -1,11 +1,11 @@
 //! The admin API through real HTTP on 127.0.0.1, against a real store and controller.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use lockgate_compiled::CompiledConfig;
-use lockgate_controller::{Controller, ControllerOptions};
+use lockgate_controller::Controller;
 use lockgate_store::{DirStore, DirStoreOptions, EmbeddedStore, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -22,32 +22,16 @@ async fn start_with(
     dir: tempfile::TempDir,
     config_dir: Option<String>,
 ) -> Gateway {
-    let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
-    let controller = Controller::start(store, config, ControllerOptions::default())
-        .await
-        .unwrap();
-    let admin = lockgate_admin::Admin::new(controller.handle(), "127.0.0.1:8080", config_dir);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(lockgate_admin::serve(
-        listener,
-        admin,
-        std::future::pending(),
-    ));
-    let gateway = Gateway {
+    let (base, controller) = common::serve_admin(store, |handle| {
+        lockgate_admin::Admin::new(handle, "127.0.0.1:8080", config_dir)
+    })
+    .await;
+    Gateway {
         base,
         client: reqwest::Client::new(),
         _controller: controller,
         _dir: dir,
-    };
-    // Ready once the first configuration is published.
-    for _ in 0..500 {
-        if gateway.get("/readyz").await.0 == StatusCode::OK {
-            return gateway;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the gateway never became ready");
 }
 
 async fn start() -> Gateway {

@@ -1,13 +1,12 @@
 //! The admin API with `--auth-file` tokens, through real HTTP on 127.0.0.1, against a real store
 //! and controller.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod common;
 
-use arc_swap::ArcSwap;
+use std::sync::Arc;
+
 use lockgate_admin::Tokens;
-use lockgate_compiled::CompiledConfig;
-use lockgate_controller::{Controller, ControllerOptions};
+use lockgate_controller::Controller;
 use lockgate_store::EmbeddedStore;
 use prometheus_client::registry::Registry;
 use reqwest::{Method, StatusCode};
@@ -71,44 +70,23 @@ impl Gateway {
     async fn start() -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
-        let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
-        let controller = Controller::start(store, config, ControllerOptions::default())
-            .await
-            .unwrap();
         let tokens = Tokens::parse(&auth_file(), "tokens.yaml").unwrap();
-        let admin = lockgate_admin::Admin::with_tokens(
-            controller.handle(),
-            "127.0.0.1:8080",
-            None,
-            Registry::default(),
-            tokens,
-        );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(lockgate_admin::serve(
-            listener,
-            admin,
-            std::future::pending(),
-        ));
-        let gateway = Gateway {
+        let (base, controller) = common::serve_admin(store, |handle| {
+            lockgate_admin::Admin::with_tokens(
+                handle,
+                "127.0.0.1:8080",
+                None,
+                Registry::default(),
+                tokens,
+            )
+        })
+        .await;
+        Gateway {
             base,
             client: reqwest::Client::new(),
             _controller: controller,
             _dir: dir,
-        };
-        // /readyz needs no token: probes carry none.
-        for _ in 0..500 {
-            if gateway
-                .call(Method::GET, "/readyz", None, None)
-                .await
-                .status
-                == StatusCode::OK
-            {
-                return gateway;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        panic!("the gateway never became ready");
     }
 
     async fn call(
