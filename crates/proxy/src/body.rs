@@ -1,6 +1,8 @@
 //! The one body type the proxy sends both ways, so that nothing is boxed per request.
 
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -40,7 +42,13 @@ impl ProxyBody {
 /// client needs an `Unpin` body, and a request needs no deadline of its own.
 pub(crate) enum RequestBody {
     Empty,
-    Streaming(Incoming),
+    /// The client's body. `failed` is set when reading it fails (malformed chunked encoding, a
+    /// client gone mid-body): the upstream request then fails too, and the handler must not
+    /// blame the upstream for it.
+    Streaming {
+        body: Incoming,
+        failed: Arc<AtomicBool>,
+    },
 }
 
 impl Body for RequestBody {
@@ -53,21 +61,27 @@ impl Body for RequestBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
             RequestBody::Empty => Poll::Ready(None),
-            RequestBody::Streaming(body) => Pin::new(body).poll_frame(cx),
+            RequestBody::Streaming { body, failed } => {
+                let frame = ready!(Pin::new(body).poll_frame(cx));
+                if let Some(Err(_)) = &frame {
+                    failed.store(true, Ordering::Relaxed);
+                }
+                Poll::Ready(frame)
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             RequestBody::Empty => true,
-            RequestBody::Streaming(body) => body.is_end_stream(),
+            RequestBody::Streaming { body, .. } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             RequestBody::Empty => SizeHint::with_exact(0),
-            RequestBody::Streaming(body) => body.size_hint(),
+            RequestBody::Streaming { body, .. } => body.size_hint(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! One request, start to end: virtual host, normalised path, route, action, counters.
 
 use std::borrow::Cow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,6 +15,7 @@ use hyper::body::Incoming;
 use lockgate_compiled::{Action, Forward, Route, RouteOptions, Target};
 use tokio::time::Instant;
 
+use crate::authority;
 use crate::body::{ProxyBody, RequestBody};
 use crate::forward::{self, Outgoing};
 use crate::path;
@@ -51,14 +54,24 @@ impl Inner {
     ) -> Response<ProxyBody> {
         let config = &*table.config;
         let (mut parts, body) = request.into_parts();
-        let authority = authority(&parts);
+        let routed = match authority::routed(&parts) {
+            Ok(routed) => routed,
+            Err(error) => return local(StatusCode::BAD_REQUEST, error.to_string()),
+        };
+        let authority = routed.authority;
+        // What was routed is what the upstream is told: absolute-form and HTTP/2 requests get a
+        // `Host` rebuilt from their authority (validated, so it is a valid header value).
+        let rebuilt_host = routed
+            .rebuild_host
+            .then(|| HeaderValue::from_str(authority).ok())
+            .flatten();
         let Some(vh) = config.virtual_host(authority) else {
             return local(
                 StatusCode::NOT_FOUND,
                 Bytes::from_static(b"no route matched"),
             );
         };
-        let normalised = match path::normalise(parts.uri.path()) {
+        let normalised = match path::normalise(parts.uri.path(), self.escaped_slashes) {
             Ok(path) => path,
             Err(error) => return local(StatusCode::BAD_REQUEST, error.to_string()),
         };
@@ -132,10 +145,7 @@ impl Inner {
                 match path_and_query {
                     Err(()) => local(StatusCode::BAD_REQUEST, Bytes::from_static(b"invalid path")),
                     Ok(path_and_query) => {
-                        // HTTP/2 carries the host in `:authority`; HTTP/1.1 upstreams need `Host`.
-                        if !parts.headers.contains_key(header::HOST)
-                            && let Ok(host) = HeaderValue::from_str(authority)
-                        {
+                        if let Some(host) = rebuilt_host {
                             parts.headers.insert(header::HOST, host);
                         }
                         drop(normalised);
@@ -198,10 +208,10 @@ impl Inner {
         cluster.counters.request();
         if cluster.endpoints.is_empty() {
             let key = &table.config.cluster(id).key;
-            let response = local(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("no healthy upstream: cluster {key} has no endpoints"),
-            );
+            tracing::debug!(cluster = %key, "no healthy upstream: the cluster has no endpoints");
+            // Envoy's words; the cluster's name stays out of the body (it names another team's
+            // upstream as much as ours).
+            let response = local(StatusCode::SERVICE_UNAVAILABLE, "no healthy upstream");
             cluster.counters.response(503, start.elapsed());
             return response;
         }
@@ -225,10 +235,15 @@ impl Inner {
             Some(ms) => Some(Duration::from_millis(ms)),
         };
         let deadline = timeout.map(|t| start + t);
-        let body = if body.is_end_stream() {
-            RequestBody::Empty
+        let (body, client_body_failed) = if body.is_end_stream() {
+            (RequestBody::Empty, None)
         } else {
-            RequestBody::Streaming(body)
+            let failed = Arc::new(AtomicBool::new(false));
+            let body = RequestBody::Streaming {
+                body,
+                failed: failed.clone(),
+            };
+            (body, Some(failed))
         };
         let outgoing = Outgoing {
             method: parts.method,
@@ -272,10 +287,25 @@ impl Inner {
                 };
                 Response::from_parts(head, body)
             }
+            Err(_)
+                if client_body_failed
+                    .as_ref()
+                    .is_some_and(|failed| failed.load(Ordering::Relaxed)) =>
+            {
+                // The client's fault (a malformed chunked body, or it left mid-body): not an
+                // upstream error. Its framing cannot be trusted further: close.
+                let mut response = local(StatusCode::BAD_REQUEST, "malformed request body");
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                response
+            }
             Err(failure) => {
                 route_counters.error();
                 cluster.counters.error();
-                local(failure.status(), failure.body())
+                // The detail names the endpoint's address: for the logs, never for the client.
+                tracing::debug!(route = %route.origin, detail = %failure.body(), "upstream failure");
+                local(failure.status(), client_text(failure.status()))
             }
         };
         cluster
@@ -292,15 +322,12 @@ struct Forwarded {
     path_and_query: PathAndQuery,
 }
 
-/// The authority the client asked for: `:authority` (HTTP/2, absolute-form) or the Host header.
-fn authority(parts: &Parts) -> &str {
-    match parts.uri.authority() {
-        Some(authority) => authority.as_str(),
-        None => parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or(""),
+/// What a client reads about an upstream failure: Envoy's words, and no address.
+fn client_text(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::GATEWAY_TIMEOUT => "upstream request timeout",
+        StatusCode::SERVICE_UNAVAILABLE => "no healthy upstream",
+        _ => "upstream connect error or disconnect/reset before headers",
     }
 }
 

@@ -6,13 +6,21 @@
 //! here reaches back into a store or the translator: the compiled configuration says everything
 //! (routes in final order, regexes built, clusters with their endpoints).
 //!
-//! Per request: the virtual host by authority; the path normalised (see `path`) before the
+//! Per request: the authority checked and decided (see `authority`: absolute-form and HTTP/2's
+//! `:authority` win, several or invalid `Host` headers get 400); the virtual host by it; the
+//! path normalised (see `path`, and [`EscapedSlashes`] for `%2F`, `%5C` and `\`) before the
 //! first-match scan of the routes; then a direct response, a redirect, or a weighted pick of a
 //! destination and a round-robin pick of its endpoint, with the route's timeout (15 s unless
 //! set), retries (for requests without a body) and header manipulation. Bodies stream both ways;
 //! nothing is buffered whole; `Upgrade` requests (WebSocket) are spliced through. Upstream
 //! connections are HTTP/1.1, kept alive in a lock-free pool per worker thread. Every request is
-//! counted per route and per cluster ([`Stats`]).
+//! counted per route and per cluster ([`Stats`]). Error bodies never name an upstream address.
+//!
+//! Clients are bounded by [`Limits`]: request head bytes, a first-byte, header and idle timeout,
+//! and connections per listener. Framing: hyper refuses what RFC 9112 refuses; a request with
+//! both `Content-Length` and `Transfer-Encoding` is read by its chunked encoding alone (hyper
+//! drops the `Content-Length` before the proxy sees it) and its connection is closed after the
+//! response, so nothing can be smuggled behind it; a malformed chunked body gets 400, not 502.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -25,10 +33,13 @@
 //! # }
 //! ```
 
+mod authority;
 mod body;
+mod conn;
 mod forward;
 mod handler;
 mod headers;
+mod limits;
 mod path;
 mod pool;
 mod redirect;
@@ -49,12 +60,15 @@ use http::HeaderValue;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use lockgate_compiled::CompiledConfig;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, watch};
 
+pub use limits::Limits;
+pub use path::{EscapedSlashes, UnknownPolicy};
 pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
 
+use crate::conn::{Activity, Monitored, Tracked};
 use crate::table::{Registry, Table};
 
 /// The proxy. Cloning is cheap; clones share the configuration and the counters (upstream
@@ -69,18 +83,68 @@ struct Inner {
     /// The table of the configuration last seen; rebuilt when the configuration changes.
     table: ArcSwap<Table>,
     registry: Registry,
+    limits: Limits,
+    escaped_slashes: EscapedSlashes,
+}
+
+/// Builds a [`Proxy`] with limits and policies other than the defaults.
+///
+/// ```
+/// # use std::sync::Arc;
+/// # let config = Arc::new(arc_swap::ArcSwap::from_pointee(lockgate_compiled::CompiledConfig::new(vec![], vec![])));
+/// let mut limits = lockgate_proxy::Limits::default();
+/// limits.max_connections = 1_000;
+/// let proxy = lockgate_proxy::Proxy::builder(config)
+///     .limits(limits)
+///     .escaped_slashes(lockgate_proxy::EscapedSlashes::Keep)
+///     .build();
+/// ```
+pub struct ProxyBuilder {
+    config: Arc<ArcSwap<CompiledConfig>>,
+    limits: Limits,
+    escaped_slashes: EscapedSlashes,
+}
+
+impl ProxyBuilder {
+    /// Limits on clients (default: [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> ProxyBuilder {
+        self.limits = limits;
+        self
+    }
+
+    /// What `%2F`, `%5C` and `\` in paths do (default: [`EscapedSlashes::Reject`]).
+    pub fn escaped_slashes(mut self, policy: EscapedSlashes) -> ProxyBuilder {
+        self.escaped_slashes = policy;
+        self
+    }
+
+    pub fn build(self) -> Proxy {
+        let table = Table::new(self.config.load_full());
+        Proxy {
+            inner: Arc::new(Inner {
+                config: self.config,
+                table: ArcSwap::from_pointee(table),
+                registry: Registry::new(),
+                limits: self.limits,
+                escaped_slashes: self.escaped_slashes,
+            }),
+        }
+    }
 }
 
 impl Proxy {
-    /// A proxy serving whatever `config` holds at the time of each request.
+    /// A proxy serving whatever `config` holds at the time of each request, with the default
+    /// [`Limits`] and [`EscapedSlashes`] policy.
     pub fn new(config: Arc<ArcSwap<CompiledConfig>>) -> Proxy {
-        let table = Table::new(config.load_full());
-        Proxy {
-            inner: Arc::new(Inner {
-                config,
-                table: ArcSwap::from_pointee(table),
-                registry: Registry::new(),
-            }),
+        Proxy::builder(config).build()
+    }
+
+    /// A proxy with limits or policies of its own.
+    pub fn builder(config: Arc<ArcSwap<CompiledConfig>>) -> ProxyBuilder {
+        ProxyBuilder {
+            config,
+            limits: Limits::default(),
+            escaped_slashes: EscapedSlashes::default(),
         }
     }
 
@@ -95,45 +159,105 @@ impl Proxy {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
+        let slots = Arc::new(Semaphore::new(connection_slots(&self.inner.limits)));
+        self.serve_with(listener, slots, shutdown).await
+    }
+
+    /// [`Proxy::serve`], with the connection slots shared by every thread of one listener.
+    async fn serve_with(
+        &self,
+        listener: TcpListener,
+        slots: Arc<Semaphore>,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let limits = &self.inner.limits;
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // One buffer and one `send` per response rather than `writev` (see `pool::connect`).
-        builder.http1().timer(TokioTimer::new()).writev(false);
-        builder.http2().timer(TokioTimer::new());
-        let graceful = GracefulShutdown::new();
+        // The read buffer's limit is the request head's: hyper answers 431 beyond it.
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .writev(false)
+            .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(
+                limits
+                    .max_request_header_bytes
+                    .max(limits::MIN_HTTP1_BUFFER),
+            );
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_header_list_size(
+                u32::try_from(limits.max_request_header_bytes).unwrap_or(u32::MAX),
+            );
+        // Connections are told to stop through `stop`; each holds a clone of `open`, so that
+        // the receiver ends when the last one has finished.
+        let (stop_tx, stop) = watch::channel(false);
+        let (open, mut all_closed) = mpsc::channel::<()>(1);
         let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        back_off_after(&error).await;
-                        continue;
-                    }
+        'accept: loop {
+            // At the limit, stop accepting until a connection closes (see `Limits`).
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => break,
                 },
                 () = &mut shutdown => break,
+            };
+            let (stream, peer) = loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok(accepted) => break accepted,
+                        Err(error) => back_off_after(&error).await,
+                    },
+                    () = &mut shutdown => break 'accept,
+                }
             };
             let _ = stream.set_nodelay(true);
             // Formatted once per connection, cloned (a reference count) per request.
             let client_ip = HeaderValue::try_from(peer.ip().to_string())
                 .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+            let activity = Activity::new();
             let inner = self.inner.clone();
+            let counted = activity.clone();
             let service = service_fn(move |request| {
+                let in_flight = counted.begin();
                 let inner = inner.clone();
                 let client_ip = client_ip.clone();
-                async move { Ok::<_, Infallible>(inner.handle(request, &client_ip).await) }
-            });
-            let connection = builder
-                .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(error) = connection.await {
-                    tracing::debug!(%peer, %error, "downstream connection ended with an error");
+                async move {
+                    let response = inner.handle(request, &client_ip).await;
+                    Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
                 }
+            });
+            let io = TokioIo::new(Monitored::new(stream, activity.clone()));
+            let connection = builder
+                .serve_connection_with_upgrades(io, service)
+                .into_owned();
+            let inner = self.inner.clone();
+            let mut stop = stop.clone();
+            let open = open.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                let _open = open;
+                let mut connection = std::pin::pin!(connection);
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        log_end(peer, result);
+                        return;
+                    }
+                    () = conn::expired(&activity, &inner.limits) => {
+                        tracing::debug!(%peer, "closing a connection that outlived its timers");
+                    }
+                    _ = stop.wait_for(|stop| *stop) => {}
+                }
+                connection.as_mut().graceful_shutdown();
+                log_end(peer, connection.await);
             });
         }
         drop(listener);
-        graceful.shutdown().await;
+        let _ = stop_tx.send(true);
+        drop(open);
+        let _ = all_closed.recv().await;
         Ok(())
     }
 
@@ -151,12 +275,14 @@ impl Proxy {
         shutdown: impl Future<Output = ()>,
     ) -> io::Result<()> {
         listener.set_nonblocking(true)?;
+        let slots = Arc::new(Semaphore::new(connection_slots(&self.inner.limits)));
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<io::Result<()>>();
         let workers = workers.max(1);
         for index in 0..workers {
             let listener = listener.try_clone()?;
             let proxy = self.clone();
+            let slots = slots.clone();
             let mut stop = stop_rx.clone();
             let done = done_tx.clone();
             let spawned = std::thread::Builder::new()
@@ -171,7 +297,7 @@ impl Proxy {
                                 let stopped = async move {
                                     let _ = stop.wait_for(|stop| *stop).await;
                                 };
-                                proxy.serve(listener, stopped).await
+                                proxy.serve_with(listener, slots, stopped).await
                             })
                         });
                     let _ = done.send(result);
@@ -224,6 +350,19 @@ impl Inner {
         let table = Arc::new(Table::new(Guard::into_inner(config)));
         self.table.store(table.clone());
         table
+    }
+}
+
+fn connection_slots(limits: &Limits) -> usize {
+    limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)
+}
+
+fn log_end(
+    peer: std::net::SocketAddr,
+    result: Result<(), Box<dyn std::error::Error + Send + Sync>>,
+) {
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "downstream connection ended with an error");
     }
 }
 

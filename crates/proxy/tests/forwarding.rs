@@ -91,31 +91,28 @@ async fn hop_by_hop_headers_are_removed_and_forwarded_headers_set() {
 }
 
 #[tokio::test]
-async fn a_cluster_without_endpoints_answers_503_naming_it() {
+async fn a_cluster_without_endpoints_answers_503_without_naming_it() {
     let gateway = gateway_to(&[], RouteOptions::default()).await;
     let reply = get(&client(), &gateway, "h", "/").await;
     assert_eq!(
         (reply.status, reply.body.as_str()),
-        (
-            503,
-            "no healthy upstream: cluster test.backend has no endpoints"
-        )
+        (503, "no healthy upstream")
     );
 }
 
 #[tokio::test]
-async fn a_refused_connection_answers_502_naming_the_endpoint() {
+async fn a_refused_connection_answers_502_without_the_endpoint_address() {
     let closed = closed_port().await;
     let gateway = gateway_to(&[closed], RouteOptions::default()).await;
     let reply = get(&client(), &gateway, "h", "/").await;
-    assert_eq!(reply.status, 502);
-    assert!(
-        reply
-            .body
-            .starts_with(&format!("upstream connect error: {closed}: ")),
-        "{}",
-        reply.body
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            502,
+            "upstream connect error or disconnect/reset before headers"
+        )
     );
+    assert!(!reply.body.contains(&closed.port().to_string()));
     let stats = gateway.proxy.stats();
     let counts = stats.route("gloo-system.app", "app/routes[0]").unwrap();
     assert_eq!(
@@ -139,12 +136,14 @@ async fn a_reset_before_the_response_answers_502() {
     });
     let gateway = gateway_to(&[addr], RouteOptions::default()).await;
     let reply = get(&client(), &gateway, "h", "/").await;
-    assert_eq!(reply.status, 502);
-    assert!(
-        reply.body.starts_with("upstream connect error: "),
-        "{}",
-        reply.body
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            502,
+            "upstream connect error or disconnect/reset before headers"
+        )
     );
+    assert!(!reply.body.contains(&addr.port().to_string()));
 }
 
 #[tokio::test]

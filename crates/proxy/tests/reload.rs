@@ -54,8 +54,14 @@ async fn reloads_during_a_stream_of_requests_fail_none() {
             let gateway = gateway.clone();
             tokio::spawn(async move {
                 let client = if i % 2 == 0 { client() } else { h2c_client() };
+                // Over HTTP/2 a `host` must agree with `:authority` (the URL's).
+                let host = if i % 2 == 0 {
+                    "h".to_string()
+                } else {
+                    gateway.addr.to_string()
+                };
                 for _ in 0..250 {
-                    let reply = get(&client, &gateway, "h", "/").await;
+                    let reply = get(&client, &gateway, &host, "/").await;
                     assert_eq!(reply.status, 200, "{}", reply.body);
                     assert!(
                         matches!(reply.body.as_str(), "one\n" | "two\n"),

@@ -72,7 +72,13 @@ async fn the_upstream_receives_the_normalised_path_and_the_query() {
     let reply = get(&client, &gateway, "h", "//a/./b/../c?x=%2F&y").await;
     assert_eq!(first_line(&reply), "GET /a/c?x=%2F&y");
     let reply = get(&client, &gateway, "h", "/a%2fb/%7Euser").await;
-    assert_eq!(first_line(&reply), "GET /a%2Fb/~user", "%2F stays encoded");
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (400, "escaped slash or backslash in path"),
+        "%2F is refused by default"
+    );
+    let reply = get(&client, &gateway, "h", "/a%7euser/%41").await;
+    assert_eq!(first_line(&reply), "GET /a~user/A");
     let reply = get(&client, &gateway, "h", "/../../etc").await;
     assert_eq!(first_line(&reply), "GET /etc");
     let reply = get(&client, &gateway, "h", "/plain?q=1").await;

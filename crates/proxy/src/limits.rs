@@ -1,0 +1,56 @@
+//! What one client may hold of the proxy: header bytes, time, connections.
+
+use std::time::Duration;
+
+/// The proxy's limits on its clients, given when it is built ([`crate::Proxy::builder`]). The
+/// defaults are those of [`Limits::default`]; each field says what happens beyond it.
+///
+/// Timers of a client connection, in order:
+/// 1. accepted, nothing received: closed after [`first_byte_timeout`](Limits::first_byte_timeout);
+/// 2. first byte received: the first request's head must be complete within
+///    [`header_read_timeout`](Limits::header_read_timeout) of it (this also bounds HTTP/2's
+///    24-byte preface, during which hyper runs no timer of its own);
+/// 3. between requests (none in flight): closed after [`idle_timeout`](Limits::idle_timeout),
+///    HTTP/2 with a GOAWAY. HTTP/1.1 waits for each next request under `header_read_timeout`
+///    as well (hyper starts that timer as soon as it waits for a request head), so an idle
+///    HTTP/1.1 connection is closed after the shorter of the two.
+///
+/// A request in flight is never cut by these timers; its route's timeout governs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one request's head: the request line and headers of HTTP/1.1 (hyper's read
+    /// buffer, so at least 8 KiB), the header list of HTTP/2. Beyond: `431 Request Header Fields
+    /// Too Large` and, for HTTP/1.1, the connection closed. Default 60 KiB, Envoy's
+    /// `max_request_headers_kb`.
+    pub max_request_header_bytes: usize,
+    /// How long a new connection may stay silent. Default 10 s.
+    pub first_byte_timeout: Duration,
+    /// How long a request head may take to arrive, counted from the connection's first byte for
+    /// the first request and by hyper from the end of the previous response for later HTTP/1.1
+    /// requests. Beyond: the connection is closed. Default 30 s (hyper's).
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open with no request in flight. Default 60 s.
+    pub idle_timeout: Duration,
+    /// Client connections open at once on one listener (all threads of
+    /// [`crate::Proxy::serve_on_threads`] together). At the limit the listener **stops
+    /// accepting**: new connections wait in the kernel's backlog (and beyond it, are refused by
+    /// the kernel) until one closes; connections already open are not disturbed. Keep it below
+    /// the process's file-descriptor limit, less the upstream connections (up to one per client
+    /// connection) and the admin API's. Default 10,000; at least 1.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_request_header_bytes: 60 * 1024,
+            first_byte_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// hyper refuses a read buffer below this (`max_buf_size` panics).
+pub(crate) const MIN_HTTP1_BUFFER: usize = 8 * 1024;
