@@ -54,6 +54,12 @@ impl Inner {
     ) -> Response<ProxyBody> {
         let config = &*table.config;
         let (mut parts, body) = request.into_parts();
+        if headers::head_bytes(&parts) > self.limits.max_request_header_bytes {
+            return local(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "request headers too large",
+            );
+        }
         let routed = match authority::routed(&parts) {
             Ok(routed) => routed,
             Err(error) => return local(StatusCode::BAD_REQUEST, error.to_string()),

@@ -161,6 +161,18 @@ pub(crate) fn manipulate(headers: &mut HeaderMap, remove: &[String], add: &[Head
     }
 }
 
+/// The size of a request's head as Envoy counts it for `max_request_headers_kb`: the method,
+/// the target and every header's name and value. hyper's read-buffer limit stops a larger head
+/// only roughly (it reads in growing chunks), so the proxy checks this exactly.
+pub(crate) fn head_bytes(parts: &http::request::Parts) -> usize {
+    let target = parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + parts.uri.authority().map_or(0, |a| a.as_str().len());
+    parts.headers.iter().fold(
+        parts.method.as_str().len() + target,
+        |sum, (name, value)| sum + name.as_str().len() + value.len(),
+    )
+}
+
 #[cfg(test)]
 #[path = "headers_test.rs"]
 mod tests;

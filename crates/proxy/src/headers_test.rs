@@ -115,3 +115,19 @@ fn expect_continue_is_answered_here_not_forwarded() {
     remove_expect_continue(&mut headers);
     assert!(headers.contains_key("expect"));
 }
+
+#[test]
+fn head_bytes_counts_method_target_names_and_values() {
+    let (parts, ()) = http::Request::get("/abc?d")
+        .header("host", "h")
+        .header("x-a", "12345")
+        .body(())
+        .unwrap()
+        .into_parts();
+    assert_eq!(head_bytes(&parts), 3 + 6 + (4 + 1) + (3 + 5));
+    let (parts, ()) = http::Request::get("http://a.example/")
+        .body(())
+        .unwrap()
+        .into_parts();
+    assert_eq!(head_bytes(&parts), 3 + 1 + 9);
+}

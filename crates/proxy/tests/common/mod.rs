@@ -22,7 +22,7 @@ use lockgate_compiled::{
     Action, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Matcher, PathMatch, Route,
     RouteOptions, Target, VirtualHost, WeightedTarget,
 };
-use lockgate_proxy::Proxy;
+use lockgate_proxy::{EscapedSlashes, Limits, Proxy};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -39,10 +39,21 @@ pub struct Gateway {
 
 impl Gateway {
     pub async fn start(config: CompiledConfig) -> Gateway {
+        Gateway::start_with(config, Limits::default(), EscapedSlashes::default()).await
+    }
+
+    pub async fn start_with(
+        config: CompiledConfig,
+        limits: Limits,
+        escaped_slashes: EscapedSlashes,
+    ) -> Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = Arc::new(ArcSwap::from_pointee(config));
-        let proxy = Proxy::new(config.clone());
+        let proxy = Proxy::builder(config.clone())
+            .limits(limits)
+            .escaped_slashes(escaped_slashes)
+            .build();
         let (tx, rx) = oneshot::channel::<()>();
         let serving = proxy.clone();
         let task = tokio::spawn(async move {
@@ -250,4 +261,36 @@ pub fn vhost(name: &str, domains: &[&str], routes: Vec<Route>) -> VirtualHost {
 /// One virtual host for every domain.
 pub fn single(routes: Vec<Route>, clusters: Vec<Cluster>) -> CompiledConfig {
     CompiledConfig::new(vec![vhost("gloo-system.app", &["*"], routes)], clusters)
+}
+
+/// Writes `request` as raw bytes (what a client library would refuse to send) and reads until
+/// the gateway closes the connection (bounded).
+pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut out),
+    )
+    .await
+    .expect("the gateway closes the connection");
+    // A reset after the response (the gateway closing with unread input) still leaves it read.
+    let _ = read;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The status code of the first response in `text`, 0 if there is none.
+pub fn status_of(text: &str) -> u16 {
+    text.strip_prefix("HTTP/1.1 ")
+        .or_else(|| text.strip_prefix("HTTP/1.0 "))
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The body of the first response in `text` (everything after its head).
+pub fn body_of(text: &str) -> &str {
+    text.split_once("\r\n\r\n").map_or("", |(_, body)| body)
 }
