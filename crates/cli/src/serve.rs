@@ -64,6 +64,14 @@ pub struct ServeArgs {
     /// "Authentication"). /healthz and /readyz stay open.
     #[arg(long)]
     pub auth_file: Option<PathBuf>,
+    /// Client connections the proxy listener holds at once; at the limit it stops accepting
+    /// until one closes (docs/cli.md, "Proxy limits").
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// `%2F`, `%5C` and `\` in request paths: reject (400), keep (matched and forwarded
+    /// as they are) or unescape (read as `/`, then normalised).
+    #[arg(long, default_value = "reject")]
+    pub escaped_slashes: lockgate_proxy::EscapedSlashes,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -206,7 +214,14 @@ async fn serve(
     .await
     .context("starting the controller")?;
 
-    let proxy = lockgate_proxy::Proxy::new(Arc::clone(&config));
+    let limits = lockgate_proxy::Limits {
+        max_connections: args.max_connections as usize,
+        ..lockgate_proxy::Limits::default()
+    };
+    let proxy = lockgate_proxy::Proxy::builder(Arc::clone(&config))
+        .limits(limits)
+        .escaped_slashes(args.escaped_slashes)
+        .build();
     let mut registry = prometheus_client::registry::Registry::default();
     lockgate_admin::register_proxy(&mut registry, proxy.clone());
     let config_dir = args.config_dir.as_ref().map(|d| d.display().to_string());
@@ -308,6 +323,8 @@ mod tests {
             config_dir: None,
             workers: None,
             auth_file: None,
+            max_connections: 10_000,
+            escaped_slashes: lockgate_proxy::EscapedSlashes::Reject,
         }
     }
 
