@@ -18,10 +18,11 @@ use std::time::Duration;
 /// A request in flight is never cut by these timers; its route's timeout governs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Bytes of one request's head: the request line and headers of HTTP/1.1 (hyper's read
-    /// buffer, so at least 8 KiB), the header list of HTTP/2. Beyond: `431 Request Header Fields
-    /// Too Large` and, for HTTP/1.1, the connection closed. Default 60 KiB, Envoy's
-    /// `max_request_headers_kb`.
+    /// Bytes of one request's head, counted as Envoy counts `max_request_headers_kb`: the
+    /// method, the target and every header's name and value. Beyond: `431 Request Header
+    /// Fields Too Large`. It also sizes hyper's HTTP/1.1 read buffer (at least 8 KiB), so a
+    /// head far beyond never gets buffered whole (hyper answers 431 and closes), and HTTP/2's
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`. Default 60 KiB.
     pub max_request_header_bytes: usize,
     /// How long a new connection may stay silent. Default 10 s.
     pub first_byte_timeout: Duration,
