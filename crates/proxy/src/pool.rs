@@ -14,7 +14,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
@@ -138,9 +138,15 @@ pub(crate) enum SendError {
 }
 
 /// Sends `request` (origin-form URI) to `endpoint` on an idle pooled connection, or a new one.
-/// A pooled connection that turns out to be closing before the request was written is
-/// discarded and the request goes out on the next one, so a stale connection never fails a
-/// request.
+///
+/// A pooled connection can be closed by the upstream at any moment (after its own idle timeout,
+/// or after each response without saying `Connection: close`). One that is seen closing before
+/// the request is written is discarded and the next one tried. One that fails after the request
+/// went out but before any response arrived (a write error, EOF or reset before the status
+/// line) lost a race with the upstream's close: a request that is safe to send twice
+/// ([`replayable`]) then goes out once more on a fresh connection. This happens whatever the
+/// route's retry policy says and does not count as one of its retries; a fresh connection that
+/// fails is a real failure and is reported.
 pub(crate) async fn send(
     endpoint: SocketAddr,
     mut request: Request<RequestBody>,
@@ -154,11 +160,23 @@ pub(crate) async fn send(
                 continue;
             }
         }
+        // Copied only for requests that may be replayed: the head, without a body.
+        let replay = replayable(&request).then(|| Replay::of(&request));
         match sender.try_send_request(request).await {
             Ok(response) => return Ok((response, Lease { endpoint, sender })),
             Err(mut error) => match error.take_message() {
                 Some(unsent) => request = unsent,
-                None => return Err(SendError::Upstream(error.into_error())),
+                None => {
+                    let error = error.into_error();
+                    match replay {
+                        Some(replay) if lost_to_a_close(&error) => {
+                            tracing::debug!(%endpoint, %error, "pooled connection was closed under the request; sending it again on a fresh connection");
+                            request = replay.into_request();
+                            break;
+                        }
+                        _ => return Err(SendError::Upstream(error)),
+                    }
+                }
             },
         }
     }
@@ -166,6 +184,56 @@ pub(crate) async fn send(
     match sender.send_request(request).await {
         Ok(response) => Ok((response, Lease { endpoint, sender })),
         Err(error) => Err(SendError::Upstream(error)),
+    }
+}
+
+/// Whether sending `request` twice is harmless: an idempotent method (RFC 9110, 9.2.2) and no
+/// body to replay. POST and PATCH never are; neither is anything with a streaming body.
+pub(crate) fn replayable(request: &Request<RequestBody>) -> bool {
+    matches!(request.body(), RequestBody::Empty)
+        && matches!(
+            *request.method(),
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+        )
+}
+
+/// Whether `error` means the connection went away before a response arrived, rather than that
+/// the upstream answered something unreadable.
+fn lost_to_a_close(error: &hyper::Error) -> bool {
+    if error.is_parse() || error.is_user() || error.is_timeout() {
+        return false;
+    }
+    error.is_incomplete_message()
+        || error.is_canceled()
+        || error.is_closed()
+        || std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+}
+
+/// The head of a request without a body, kept to send it again.
+struct Replay {
+    method: Method,
+    uri: http::Uri,
+    version: http::Version,
+    headers: http::HeaderMap,
+}
+
+impl Replay {
+    fn of(request: &Request<RequestBody>) -> Replay {
+        Replay {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            headers: request.headers().clone(),
+        }
+    }
+
+    fn into_request(self) -> Request<RequestBody> {
+        let mut request = Request::new(RequestBody::Empty);
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.headers;
+        request
     }
 }
 
