@@ -193,7 +193,12 @@ pub(crate) fn replayable(request: &Request<RequestBody>) -> bool {
     matches!(request.body(), RequestBody::Empty)
         && matches!(
             *request.method(),
-            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+            Method::GET
+                | Method::HEAD
+                | Method::OPTIONS
+                | Method::TRACE
+                | Method::PUT
+                | Method::DELETE
         )
 }
 

@@ -85,7 +85,11 @@ async fn idempotent_requests_survive_an_upstream_closing_after_each_response() {
         gap = (gap * 31 + 11) % 25;
         tokio::time::sleep(Duration::from_millis(gap)).await;
     }
-    assert!(failures.is_empty(), "{} failed: {failures:?}", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} failed: {failures:?}",
+        failures.len()
+    );
     assert!(
         accepted.load(Ordering::SeqCst) >= 2,
         "the upstream's closes were exercised"
