@@ -1,11 +1,11 @@
 use crate::{Document, Resource, decode_documents};
 
-fn route_options(options: &str) -> Result<Option<super::RouteOptions>, crate::DecodeError> {
+fn route_options(options: &str) -> Result<Option<super::RouteOptions>, Box<crate::DecodeError>> {
     let text = format!(
         "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {{name: r, namespace: echo}}\nspec:\n  routes:\n    - matchers: [{{prefix: /ws}}]\n      directResponseAction: {{status: 200}}\n      options: {options}\n"
     );
     let mut all = decode_documents(&text);
-    match all.remove(0)? {
+    match all.remove(0).map_err(Box::new)? {
         Document::Resource(Resource::RouteTable(t)) => Ok(t.spec.routes[0].options.clone()),
         other => panic!("not a route table: {other:?}"),
     }

@@ -1,12 +1,12 @@
 use crate::{Document, Resource, decode_documents};
 
-fn upstream(spec: &str) -> Result<super::Upstream, crate::DecodeError> {
+fn upstream(spec: &str) -> Result<super::Upstream, Box<crate::DecodeError>> {
     let text = format!(
         "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {{name: echo, namespace: echo}}\nspec:\n{spec}"
     );
     let mut all = decode_documents(&text);
     assert_eq!(all.len(), 1);
-    match all.remove(0)? {
+    match all.remove(0).map_err(Box::new)? {
         Document::Resource(Resource::Upstream(u)) => Ok(u),
         other => panic!("not an upstream: {other:?}"),
     }

@@ -209,7 +209,7 @@ impl Inner {
         if parts.version == Version::HTTP_2 {
             headers::join_cookies(&mut parts.headers);
         }
-        let upgrade = upgrade::take(&mut parts);
+        let upgrade = upgrade::take(&mut parts, options);
         headers::remove_hop_by_hop(&mut parts.headers);
         headers::remove_expect_continue(&mut parts.headers);
         headers::set_forwarded(&mut parts.headers, client_ip);
@@ -240,13 +240,9 @@ impl Inner {
             None => forward::send(cluster, outgoing, options.retries.as_ref(), deadline)
                 .await
                 .map(|(response, lease)| (response, Some(lease))),
-            Some(upgrade) => {
-                let endpoint = cluster.endpoints
-                    [cluster.counters.next_round_robin() % cluster.endpoints.len()];
-                upgrade::forward(endpoint, outgoing, upgrade, deadline)
-                    .await
-                    .map(|response| (response, None))
-            }
+            Some(upgrade) => upgrade::forward(cluster, outgoing, upgrade, deadline)
+                .await
+                .map(|response| (response, None)),
         };
         let response = match result {
             Ok((response, lease)) => {

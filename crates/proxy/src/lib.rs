@@ -29,6 +29,7 @@ mod body;
 mod forward;
 mod handler;
 mod headers;
+mod outlier;
 mod path;
 mod pool;
 mod redirect;
@@ -37,6 +38,7 @@ mod route;
 mod stats;
 mod table;
 mod upgrade;
+mod upstream;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -53,7 +55,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use lockgate_compiled::CompiledConfig;
 use tokio::net::TcpListener;
 
-pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
+pub use stats::{
+    Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats, UpstreamCounts, UpstreamId,
+};
 
 use crate::table::{Registry, Table};
 

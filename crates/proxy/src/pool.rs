@@ -12,16 +12,19 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use lockgate_compiled::CircuitBreakers;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
+use crate::upstream::{Limit, Permit, UpstreamState};
 
 /// Envoy's default connect timeout for a cluster.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,9 +95,31 @@ thread_local! {
 pub(crate) struct Lease {
     endpoint: SocketAddr,
     sender: Sender,
+    /// The request's place under the upstream's `maxRequests`, held until the response ends.
+    permit: Option<Permit>,
+}
+
+/// The circuit breakers a request is sent under.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits<'a> {
+    pub(crate) upstream: &'a Arc<UpstreamState>,
+    pub(crate) breakers: &'a CircuitBreakers,
 }
 
 impl Lease {
+    fn new(endpoint: SocketAddr, sender: Sender) -> Lease {
+        Lease {
+            endpoint,
+            sender,
+            permit: None,
+        }
+    }
+
+    /// Keeps `permit` until the connection is released or dropped.
+    pub(crate) fn hold(&mut self, permit: Permit) {
+        self.permit = Some(permit);
+    }
+
     /// Puts the connection back into this thread's pool, if it can take another request.
     pub(crate) fn release(self) {
         if self.sender.is_closed() {
@@ -135,6 +160,8 @@ pub(crate) enum SendError {
     Connect(String),
     /// The connection failed after the request was (perhaps partly) sent.
     Upstream(hyper::Error),
+    /// A circuit breaker of the upstream is full; nothing was sent.
+    Overflow(Limit),
 }
 
 /// Sends `request` (origin-form URI) to `endpoint` on an idle pooled connection, or a new one.
@@ -150,6 +177,7 @@ pub(crate) enum SendError {
 pub(crate) async fn send(
     endpoint: SocketAddr,
     mut request: Request<RequestBody>,
+    limits: Limits<'_>,
 ) -> Result<(Response<Incoming>, Lease), SendError> {
     while let Some(mut sender) = take_idle(endpoint) {
         if !sender.is_ready() {
@@ -163,7 +191,7 @@ pub(crate) async fn send(
         // Copied only for requests that may be replayed: the head, without a body.
         let replay = replayable(&request).then(|| Replay::of(&request));
         match sender.try_send_request(request).await {
-            Ok(response) => return Ok((response, Lease { endpoint, sender })),
+            Ok(response) => return Ok((response, Lease::new(endpoint, sender))),
             Err(mut error) => match error.take_message() {
                 Some(unsent) => request = unsent,
                 None => {
@@ -180,9 +208,9 @@ pub(crate) async fn send(
             },
         }
     }
-    let mut sender = connect(endpoint).await?;
+    let mut sender = connect(endpoint, limits).await?;
     match sender.send_request(request).await {
-        Ok(response) => Ok((response, Lease { endpoint, sender })),
+        Ok(response) => Ok((response, Lease::new(endpoint, sender))),
         Err(error) => Err(SendError::Upstream(error)),
     }
 }
@@ -258,7 +286,23 @@ fn take_idle(endpoint: SocketAddr) -> Option<Sender> {
     })
 }
 
-async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
+/// Takes a place under `maxConnections` for as long as the connection lives, and one under
+/// `maxPendingRequests` while it is being established. lockgate does not queue: a request
+/// beyond either limit fails at once (503).
+fn admit(limits: Limits<'_>) -> Result<(Permit, Permit), SendError> {
+    let connection = limits
+        .upstream
+        .acquire(Limit::Connections, limits.breakers.max_connections)
+        .map_err(SendError::Overflow)?;
+    let pending = limits
+        .upstream
+        .acquire(Limit::PendingRequests, limits.breakers.max_pending_requests)
+        .map_err(SendError::Overflow)?;
+    Ok((connection, pending))
+}
+
+async fn connect(endpoint: SocketAddr, limits: Limits<'_>) -> Result<Sender, SendError> {
+    let (permit, pending) = admit(limits)?;
     let stream = connect_tcp(endpoint).await?;
     // `writev(false)`: heads and small bodies are copied into one buffer and go out with one
     // `send`, which costs the kernel less than `writev` (measured: 2% fewer instructions per
@@ -268,7 +312,9 @@ async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    drop(pending);
     tokio::spawn(async move {
+        let _open = permit;
         if let Err(error) = connection.await {
             tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
         }
@@ -277,24 +323,29 @@ async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
 }
 
 /// Sends an `Upgrade` request on a connection of its own: if the upstream agrees, the
-/// connection becomes the tunnel and never returns to the pool.
+/// connection becomes the tunnel and never returns to the pool. The permit is the tunnel's
+/// place under `maxConnections`: keep it as long as the tunnel.
 pub(crate) async fn send_upgrade(
     endpoint: SocketAddr,
     request: Request<RequestBody>,
-) -> Result<Response<Incoming>, SendError> {
+    limits: Limits<'_>,
+) -> Result<(Response<Incoming>, Permit), SendError> {
+    let (permit, pending) = admit(limits)?;
     let stream = connect_tcp(endpoint).await?;
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    drop(pending);
     tokio::spawn(async move {
         if let Err(error) = connection.with_upgrades().await {
             tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
         }
     });
-    sender
+    let response = sender
         .send_request(request)
         .await
-        .map_err(SendError::Upstream)
+        .map_err(SendError::Upstream)?;
+    Ok((response, permit))
 }
 
 async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
