@@ -1,6 +1,7 @@
 //! The proxy's counters on `/metrics`, read from [`Proxy::stats`] at scrape time.
 //!
-//! Per route: requests, responses by status class and upstream errors. Latency histograms are
+//! Per route: requests, responses by status class and upstream errors. Per upstream: outlier
+//! ejections and circuit-breaker overflows. Latency histograms are
 //! per listener and per destination only: per route they would multiply the scrape by the
 //! number of buckets for every route of a large configuration.
 
@@ -156,6 +157,33 @@ impl Collector for ProxyCollector {
             errors,
         )?;
 
+        let mut metric = encoder.encode_descriptor(
+            "lockgate_upstream_ejections",
+            "Endpoints ejected by outlier detection, per upstream",
+            None,
+            MetricType::Counter,
+        )?;
+        for (id, counts) in &stats.upstreams {
+            counter(&mut metric, &vec![("upstream", id.to_string())], counts.ejections)?;
+        }
+        let mut metric = encoder.encode_descriptor(
+            "lockgate_upstream_overflows",
+            "Requests refused (503) or retries not made because a circuit breaker was full",
+            None,
+            MetricType::Counter,
+        )?;
+        for (id, counts) in &stats.upstreams {
+            for (limit, n) in [
+                ("maxConnections", counts.overflow_connections),
+                ("maxPendingRequests", counts.overflow_pending_requests),
+                ("maxRequests", counts.overflow_requests),
+                ("maxRetries", counts.overflow_retries),
+            ] {
+                let labels = vec![("upstream", id.to_string()), ("limit", limit.to_string())];
+                counter(&mut metric, &labels, n)?;
+            }
+        }
+
         let seconds = Unit::Seconds;
         let mut metric = encoder.encode_descriptor(
             "lockgate_proxy_latency",
@@ -174,5 +202,82 @@ impl Collector for ProxyCollector {
             latency(&mut metric, &labels, &counts.latency)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use lockgate_compiled::{
+        Action, CircuitBreakers, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Matcher,
+        PathMatch, Route, RouteOptions, Target, VirtualHost, WeightedTarget,
+    };
+
+    use super::*;
+
+    #[tokio::test]
+    async fn circuit_breaker_overflows_appear_per_upstream_and_limit() {
+        let key = ClusterKey {
+            upstream_namespace: "echo".into(),
+            upstream_name: "echo".into(),
+            subset: BTreeMap::new(),
+        };
+        let mut cluster = Cluster::new(key, vec!["127.0.0.1:9".parse().unwrap()]);
+        cluster.circuit_breakers = CircuitBreakers {
+            max_requests: 0,
+            ..CircuitBreakers::default()
+        };
+        let route = Route {
+            origin: "gloo-system.app/routes[0]".into(),
+            matcher: Matcher {
+                path: PathMatch::Prefix {
+                    value: "/".into(),
+                    case_sensitive: true,
+                },
+                headers: vec![],
+                query: vec![],
+                methods: vec![],
+            },
+            action: Action::Forward(Forward {
+                destinations: vec![WeightedTarget {
+                    weight: 1,
+                    target: Target::Cluster(ClusterId(0)),
+                }],
+                total_weight: 1,
+            }),
+            options: RouteOptions::default(),
+        };
+        let config = CompiledConfig::new(
+            vec![VirtualHost {
+                name: "gloo-system.app".into(),
+                domains: vec!["*".into()],
+                routes: vec![route],
+            }],
+            vec![cluster],
+        );
+        let proxy = Proxy::new(Arc::new(arc_swap::ArcSwap::from_pointee(config)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let serving = proxy.clone();
+        tokio::spawn(async move { serving.serve(listener, std::future::pending()).await });
+        let response = reqwest::get(format!("http://{addr}/")).await.unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+
+        let mut registry = Registry::default();
+        register_proxy(&mut registry, proxy);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert!(
+            text.contains(
+                "lockgate_upstream_overflows_total{upstream=\"echo.echo\",limit=\"maxRequests\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("lockgate_upstream_ejections_total{upstream=\"echo.echo\"} 0"),
+            "{text}"
+        );
     }
 }

@@ -23,8 +23,9 @@ pub use meta::{Kind, ObjectMeta, ResourceKey, ResourceRef};
 pub use route::{
     DelegateAction, DelegateSelector, Destination, DirectResponseAction, HeaderManipulation,
     HeaderMatcher, HeaderValue, HeaderValueOption, Matcher, MultiDestination,
-    QueryParameterMatcher, RedirectAction, RedirectResponseCode, RetryPolicy, Route, RouteAction,
-    RouteOptions, Subset, WeightedDestination,
+    ProtocolUpgradeConfig, ProtocolUpgradeSpec, QueryParameterMatcher, RedirectAction,
+    RedirectResponseCode, RetryPolicy, Route, RouteAction, RouteOptions, Subset,
+    WeightedDestination,
 };
 pub use selector::{Expression, ExpressionOperator, LabelSelector};
 pub use settings::{
@@ -33,8 +34,8 @@ pub use settings::{
 };
 pub use snapshot::{Resource, Snapshot, Undecodable};
 pub use upstream::{
-    Endpoint, EndpointSpec, FallbackPolicy, KubeUpstream, StaticHost, StaticUpstream,
-    SubsetSelector, SubsetSpec, Upstream, UpstreamSpec,
+    CircuitBreakers, Endpoint, EndpointSpec, FallbackPolicy, KubeUpstream, OutlierDetection,
+    StaticHost, StaticUpstream, SubsetSelector, SubsetSpec, Upstream, UpstreamSpec,
 };
 pub use virtual_service::{
     RouteTable, RouteTableSpec, VirtualHost, VirtualService, VirtualServiceSpec,

@@ -219,6 +219,26 @@ pub struct RouteOptions {
     pub retries: Option<RetryPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_manipulation: Option<HeaderManipulation>,
+    /// Which `Upgrade` protocols the route tunnels. WebSocket is allowed unless an entry turns
+    /// it off; no other protocol is ever tunnelled.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upgrades: Vec<ProtocolUpgradeConfig>,
+}
+
+/// Gloo's `ProtocolUpgradeConfig`: exactly one protocol per entry (only `websocket` exists).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProtocolUpgradeConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub websocket: Option<ProtocolUpgradeSpec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProtocolUpgradeSpec {
+    /// Unset means enabled, as in Gloo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -262,3 +282,7 @@ pub struct HeaderValue {
     #[serde(default)]
     pub value: String,
 }
+
+#[cfg(test)]
+#[path = "route_test.rs"]
+mod tests;

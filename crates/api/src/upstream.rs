@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ObjectMeta, ResourceRef, Subset};
+use crate::{Duration, ObjectMeta, ResourceRef, Subset};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -26,6 +26,70 @@ pub struct UpstreamSpec {
     pub static_: Option<StaticUpstream>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kube: Option<KubeUpstream>,
+    /// Passive health checking: endpoints that keep failing are ejected for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_detection: Option<OutlierDetection>,
+    /// Limits on the connections and requests the gateway sends this upstream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circuit_breakers: Option<CircuitBreakers>,
+}
+
+/// Envoy's `OutlierDetection` as Gloo embeds it, limited to the consecutive-failure detectors
+/// (success-rate detection is not supported and refused as an unknown field). Every field is
+/// optional; what is left out takes Envoy's default (see `docs/upstreams.md`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OutlierDetection {
+    /// Consecutive 5xx responses (or failures to connect, resets, timeouts) before an ejection.
+    #[serde(
+        default,
+        rename = "consecutive5xx",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub consecutive_5xx: Option<u32>,
+    /// Percent chance that a consecutive-5xx detection ejects; 0 turns that detector off.
+    #[serde(
+        default,
+        rename = "enforcingConsecutive5xx",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub enforcing_consecutive_5xx: Option<u32>,
+    /// Consecutive 502, 503 and 504 answers (or local failures) before an ejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive_gateway_failure: Option<u32>,
+    /// Percent chance that a gateway-failure detection ejects; Envoy's default is 0 (off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforcing_consecutive_gateway_failure: Option<u32>,
+    /// How often the ejection multiplier of a healthy endpoint decreases by one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    /// An ejection lasts this long times the number of times the endpoint has been ejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_ejection_time: Option<Duration>,
+    /// The longest an ejection lasts (never shorter than `baseEjectionTime`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_time: Option<Duration>,
+    /// At most this percentage of a cluster's endpoints is ejected at once (at least one, but
+    /// never the last one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ejection_percent: Option<u32>,
+}
+
+/// Gloo's `CircuitBreakerConfig`: Envoy's thresholds for the default priority.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CircuitBreakers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_pending_requests: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_retries: Option<u32>,
+    /// Accepted for compatibility; lockgate's counters always track what is in use.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub track_remaining: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -114,3 +178,7 @@ pub struct EndpointSpec {
     #[serde(default)]
     pub port: u16,
 }
+
+#[cfg(test)]
+#[path = "upstream_test.rs"]
+mod tests;

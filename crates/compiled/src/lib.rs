@@ -9,6 +9,7 @@
 
 mod host_index;
 mod pattern;
+mod upstream;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub use host_index::HostIndex;
 pub use pattern::Pattern;
+pub use upstream::{CircuitBreakers, OutlierDetection};
 
 /// The configuration the proxy executes, published as one immutable value.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -231,6 +233,10 @@ pub struct RouteOptions {
     pub response_headers_to_add: Vec<HeaderToAdd>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub response_headers_to_remove: Vec<String>,
+    /// WebSocket upgrades are tunnelled unless the route turns them off; no other `Upgrade`
+    /// protocol ever is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub websocket_disabled: bool,
 }
 
 impl RouteOptions {
@@ -267,6 +273,23 @@ pub struct Cluster {
     pub key: ClusterKey,
     /// Empty means the upstream has no endpoints (or does not exist): the proxy answers 503.
     pub endpoints: Vec<SocketAddr>,
+    /// The upstream's; every subset of one upstream carries the same.
+    #[serde(default, skip_serializing_if = "OutlierDetection::is_default")]
+    pub outlier_detection: OutlierDetection,
+    #[serde(default, skip_serializing_if = "CircuitBreakers::is_default")]
+    pub circuit_breakers: CircuitBreakers,
+}
+
+impl Cluster {
+    /// A cluster with the default outlier detection and circuit breakers.
+    pub fn new(key: ClusterKey, endpoints: Vec<SocketAddr>) -> Cluster {
+        Cluster {
+            key,
+            endpoints,
+            outlier_detection: OutlierDetection::default(),
+            circuit_breakers: CircuitBreakers::default(),
+        }
+    }
 }
 
 /// Identifies a cluster independently of any one configuration, so that routes kept from an

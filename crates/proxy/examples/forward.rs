@@ -52,14 +52,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 options: RouteOptions::default(),
             }],
         }],
-        vec![Cluster {
-            key: ClusterKey {
+        vec![Cluster::new(
+            ClusterKey {
                 upstream_namespace: "echo".into(),
                 upstream_name: "echo".into(),
                 subset: BTreeMap::new(),
             },
-            endpoints: vec![upstream],
-        }],
+            vec![upstream],
+        )],
     );
     let proxy = lockgate_proxy::Proxy::new(Arc::new(ArcSwap::from_pointee(config)));
     let stop = async {

@@ -12,9 +12,11 @@ use lockgate_compiled::Retries;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
-use crate::pool::{self, Lease, SendError};
+use crate::outlier::Outcome;
+use crate::pool::{self, Lease, Limits, SendError};
 use crate::rng;
 use crate::table::ClusterState;
+use crate::upstream::{Limit, Permit};
 
 /// Envoy's base retry back-off; each retry doubles it, with full jitter.
 const RETRY_BACK_OFF: Duration = Duration::from_millis(25);
@@ -27,12 +29,15 @@ pub(crate) struct Outgoing {
     pub(crate) body: RequestBody,
 }
 
-/// Why no upstream response came back.
+/// Why no upstream response came back. The details (which endpoint, what the socket said) are
+/// for the log; the client's answer names no address.
 #[derive(Debug)]
 pub(crate) enum Failure {
     Connect(String),
     Reset(String),
     Timeout,
+    /// A circuit breaker of the upstream is full.
+    Overflow(Limit),
 }
 
 impl Failure {
@@ -40,15 +45,28 @@ impl Failure {
         match self {
             Failure::Connect(_) | Failure::Reset(_) => StatusCode::BAD_GATEWAY,
             Failure::Timeout => StatusCode::GATEWAY_TIMEOUT,
+            Failure::Overflow(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
+    /// What the log says: the endpoint and the error.
+    pub(crate) fn detail(&self) -> &str {
+        match self {
+            Failure::Connect(detail) | Failure::Reset(detail) => detail,
+            Failure::Timeout => "timeout",
+            Failure::Overflow(limit) => limit.field(),
+        }
+    }
+
+    /// What the client reads: Envoy's kind of words, never an address.
     pub(crate) fn body(&self) -> String {
         match self {
-            Failure::Connect(detail) | Failure::Reset(detail) => {
-                format!("upstream connect error: {detail}")
+            Failure::Connect(_) => "upstream connect error: connection failure".to_string(),
+            Failure::Reset(_) => {
+                "upstream connect error: connection reset before the response".to_string()
             }
             Failure::Timeout => "upstream request timeout".to_string(),
+            Failure::Overflow(limit) => format!("upstream overflow: {} reached", limit.field()),
         }
     }
 }
@@ -89,12 +107,32 @@ impl RetryOn {
             Failure::Reset(_) => self.any_5xx || self.gateway_error || self.reset,
             // Only a per-try timeout gets here; the route's own deadline ends the request.
             Failure::Timeout => self.any_5xx || self.gateway_error,
+            // A full circuit breaker is the upstream asking for less traffic, not more.
+            Failure::Overflow(_) => false,
         }
     }
 }
 
+/// Picks the next endpoint in round-robin order, skipping ejected ones. When every endpoint is
+/// ejected (possible when subsets of one upstream overlap), the turn's endpoint is used anyway:
+/// a cluster always has somewhere to send.
+pub(crate) fn pick(cluster: &ClusterState) -> usize {
+    let count = cluster.endpoints.len();
+    let turn = cluster.counters.next_round_robin() % count;
+    if !cluster.outlier_detection.enabled() {
+        return turn;
+    }
+    let now = cluster.upstream.detector.now();
+    (0..count)
+        .map(|step| (turn + step) % count)
+        .find(|&i| !cluster.health.get(i).is_some_and(|h| h.is_ejected(now)))
+        .unwrap_or(turn)
+}
+
 /// Sends `outgoing` to the cluster's endpoints in round-robin order until an answer is final:
-/// retries happen only when the route asks for them and the request has no body to replay.
+/// retries happen only when the route asks for them, the request has no body to replay, and the
+/// upstream's `maxRetries` allows one more. Each attempt takes a place under `maxRequests`
+/// (kept with the response body) and tells outlier detection how its endpoint did.
 pub(crate) async fn send(
     cluster: &ClusterState,
     outgoing: Outgoing,
@@ -107,11 +145,16 @@ pub(crate) async fn send(
         .and_then(|r| r.per_try_timeout_ms)
         .map(Duration::from_millis);
     let attempts = 1 + retries.map_or(0, |r| r.attempts);
+    let limits = Limits {
+        upstream: &cluster.upstream,
+        breakers: &cluster.circuit_breakers,
+    };
     let mut attempt = 1;
+    let mut retrying: Option<Permit> = None;
     let mut outgoing = Some(outgoing);
     loop {
-        let endpoint =
-            cluster.endpoints[cluster.counters.next_round_robin() % cluster.endpoints.len()];
+        let index = pick(cluster);
+        let endpoint = cluster.endpoints[index];
         let last = attempt >= attempts;
         // Only a request without a body is retried, so a copy needs no body.
         let this_try = match (&outgoing, last) {
@@ -130,12 +173,22 @@ pub(crate) async fn send(
                 }
             },
         };
+        let permit = cluster
+            .upstream
+            .acquire(Limit::Requests, cluster.circuit_breakers.max_requests)
+            .map_err(Failure::Overflow)?;
         let request = build(this_try, endpoint);
         let try_deadline = match (deadline, per_try) {
             (Some(d), Some(p)) => Some(d.min(Instant::now() + p)),
             (d, p) => d.or_else(|| p.map(|p| Instant::now() + p)),
         };
-        let result = attempt_once(request, endpoint, try_deadline).await;
+        let result = attempt_once(request, endpoint, try_deadline, limits)
+            .await
+            .map(|(response, mut lease)| {
+                lease.hold(permit);
+                (response, lease)
+            });
+        record(cluster, index, &result);
         let retry = !last
             && match &result {
                 Ok((response, _)) => retry_on.status(response.status()),
@@ -152,18 +205,50 @@ pub(crate) async fn send(
         if deadline.is_some_and(|d| Instant::now() + back_off >= d) {
             return result;
         }
+        // The previous retry's place is given back before asking for the next one.
+        drop(retrying.take());
+        match cluster
+            .upstream
+            .acquire(Limit::Retries, cluster.circuit_breakers.max_retries)
+        {
+            Ok(permit) => drop(retrying.replace(permit)),
+            Err(_) => return result,
+        }
         drop(result);
         tokio::time::sleep(back_off).await;
         attempt += 1;
     }
 }
 
+/// Tells outlier detection how an attempt went: failures to connect, resets and timeouts count
+/// as gateway failures, as Envoy maps them; a full circuit breaker says nothing about the
+/// endpoint.
+fn record(
+    cluster: &ClusterState,
+    index: usize,
+    result: &Result<(Response<Incoming>, Lease), Failure>,
+) {
+    if !cluster.outlier_detection.enabled() {
+        return;
+    }
+    let outcome = match result {
+        Ok((response, _)) => Outcome::of_status(response.status().as_u16()),
+        Err(Failure::Overflow(_)) => return,
+        Err(_) => Outcome::GatewayFailure,
+    };
+    cluster
+        .upstream
+        .detector
+        .record(&cluster.outlier_detection, &cluster.health, index, outcome);
+}
+
 async fn attempt_once(
     request: Request<RequestBody>,
     endpoint: SocketAddr,
     deadline: Option<Instant>,
+    limits: Limits<'_>,
 ) -> Result<(Response<Incoming>, Lease), Failure> {
-    let response = pool::send(endpoint, request);
+    let response = pool::send(endpoint, request, limits);
     let result = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
             Ok(result) => result,
@@ -171,14 +256,25 @@ async fn attempt_once(
         },
         None => response.await,
     };
-    result.map_err(|error| failure(endpoint, error))
+    let (response, lease) = result.map_err(|error| failure(endpoint, error))?;
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        // No upgrade was asked for (those go through `upgrade`): switching protocols here would
+        // open a tunnel the route never allowed.
+        return Err(Failure::Reset(format!(
+            "{endpoint}: 101 Switching Protocols to a request without an upgrade"
+        )));
+    }
+    Ok((response, lease))
 }
 
 pub(crate) fn failure(endpoint: SocketAddr, error: SendError) -> Failure {
-    match error {
+    let failure = match error {
         SendError::Connect(detail) => Failure::Connect(format!("{endpoint}: {detail}")),
         SendError::Upstream(error) => Failure::Reset(format!("{endpoint}: {error}")),
-    }
+        SendError::Overflow(limit) => Failure::Overflow(limit),
+    };
+    tracing::debug!(detail = failure.detail(), "upstream request failed");
+    failure
 }
 
 pub(crate) fn build(outgoing: Outgoing, endpoint: SocketAddr) -> Request<RequestBody> {

@@ -225,7 +225,7 @@ impl Inner {
         if parts.version == Version::HTTP_2 {
             headers::join_cookies(&mut parts.headers);
         }
-        let upgrade = upgrade::take(&mut parts);
+        let upgrade = upgrade::take(&mut parts, options);
         headers::remove_hop_by_hop(&mut parts.headers);
         headers::remove_expect_continue(&mut parts.headers);
         headers::set_forwarded(&mut parts.headers, client_ip);
@@ -261,13 +261,9 @@ impl Inner {
             None => forward::send(cluster, outgoing, options.retries.as_ref(), deadline)
                 .await
                 .map(|(response, lease)| (response, Some(lease))),
-            Some(upgrade) => {
-                let endpoint = cluster.endpoints
-                    [cluster.counters.next_round_robin() % cluster.endpoints.len()];
-                upgrade::forward(endpoint, outgoing, upgrade, deadline)
-                    .await
-                    .map(|response| (response, None))
-            }
+            Some(upgrade) => upgrade::forward(cluster, outgoing, upgrade, deadline)
+                .await
+                .map(|response| (response, None)),
         };
         let response = match result {
             Ok((response, lease)) => {
@@ -310,8 +306,8 @@ impl Inner {
                 route_counters.error();
                 cluster.counters.error();
                 // The detail names the endpoint's address: for the logs, never for the client.
-                tracing::debug!(route = %route.origin, detail = %failure.body(), "upstream failure");
-                local(failure.status(), client_text(failure.status()))
+                tracing::debug!(route = %route.origin, detail = %failure.detail(), "upstream failure");
+                local(failure.status(), failure.body())
             }
         };
         cluster
@@ -326,15 +322,6 @@ struct Forwarded {
     parts: Parts,
     body: Incoming,
     path_and_query: PathAndQuery,
-}
-
-/// What a client reads about an upstream failure: Envoy's words, and no address.
-fn client_text(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::GATEWAY_TIMEOUT => "upstream request timeout",
-        StatusCode::SERVICE_UNAVAILABLE => "no healthy upstream",
-        _ => "upstream connect error or disconnect/reset before headers",
-    }
 }
 
 fn with_query(path: &str, query: Option<&str>) -> Result<PathAndQuery, ()> {

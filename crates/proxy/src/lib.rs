@@ -40,6 +40,7 @@ mod forward;
 mod handler;
 mod headers;
 mod limits;
+mod outlier;
 mod path;
 mod pool;
 mod redirect;
@@ -48,6 +49,7 @@ mod route;
 mod stats;
 mod table;
 mod upgrade;
+mod upstream;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -66,7 +68,9 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 pub use limits::Limits;
 pub use path::{EscapedSlashes, UnknownPolicy};
-pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
+pub use stats::{
+    Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats, UpstreamCounts, UpstreamId,
+};
 
 use crate::conn::{Activity, Monitored, Tracked};
 use crate::table::{Registry, Table};

@@ -12,16 +12,19 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use http::{Request, Response};
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
+use lockgate_compiled::CircuitBreakers;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
+use crate::upstream::{Limit, Permit, UpstreamState};
 
 /// Envoy's default connect timeout for a cluster.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -92,9 +95,31 @@ thread_local! {
 pub(crate) struct Lease {
     endpoint: SocketAddr,
     sender: Sender,
+    /// The request's place under the upstream's `maxRequests`, held until the response ends.
+    permit: Option<Permit>,
+}
+
+/// The circuit breakers a request is sent under.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits<'a> {
+    pub(crate) upstream: &'a Arc<UpstreamState>,
+    pub(crate) breakers: &'a CircuitBreakers,
 }
 
 impl Lease {
+    fn new(endpoint: SocketAddr, sender: Sender) -> Lease {
+        Lease {
+            endpoint,
+            sender,
+            permit: None,
+        }
+    }
+
+    /// Keeps `permit` until the connection is released or dropped.
+    pub(crate) fn hold(&mut self, permit: Permit) {
+        self.permit = Some(permit);
+    }
+
     /// Puts the connection back into this thread's pool, if it can take another request.
     pub(crate) fn release(self) {
         if self.sender.is_closed() {
@@ -135,15 +160,24 @@ pub(crate) enum SendError {
     Connect(String),
     /// The connection failed after the request was (perhaps partly) sent.
     Upstream(hyper::Error),
+    /// A circuit breaker of the upstream is full; nothing was sent.
+    Overflow(Limit),
 }
 
 /// Sends `request` (origin-form URI) to `endpoint` on an idle pooled connection, or a new one.
-/// A pooled connection that turns out to be closing before the request was written is
-/// discarded and the request goes out on the next one, so a stale connection never fails a
-/// request.
+///
+/// A pooled connection can be closed by the upstream at any moment (after its own idle timeout,
+/// or after each response without saying `Connection: close`). One that is seen closing before
+/// the request is written is discarded and the next one tried. One that fails after the request
+/// went out but before any response arrived (a write error, EOF or reset before the status
+/// line) lost a race with the upstream's close: a request that is safe to send twice
+/// ([`replayable`]) then goes out once more on a fresh connection. This happens whatever the
+/// route's retry policy says and does not count as one of its retries; a fresh connection that
+/// fails is a real failure and is reported.
 pub(crate) async fn send(
     endpoint: SocketAddr,
     mut request: Request<RequestBody>,
+    limits: Limits<'_>,
 ) -> Result<(Response<Incoming>, Lease), SendError> {
     while let Some(mut sender) = take_idle(endpoint) {
         if !sender.is_ready() {
@@ -154,18 +188,85 @@ pub(crate) async fn send(
                 continue;
             }
         }
+        // Copied only for requests that may be replayed: the head, without a body.
+        let replay = replayable(&request).then(|| Replay::of(&request));
         match sender.try_send_request(request).await {
-            Ok(response) => return Ok((response, Lease { endpoint, sender })),
+            Ok(response) => return Ok((response, Lease::new(endpoint, sender))),
             Err(mut error) => match error.take_message() {
                 Some(unsent) => request = unsent,
-                None => return Err(SendError::Upstream(error.into_error())),
+                None => {
+                    let error = error.into_error();
+                    match replay {
+                        Some(replay) if lost_to_a_close(&error) => {
+                            tracing::debug!(%endpoint, %error, "pooled connection was closed under the request; sending it again on a fresh connection");
+                            request = replay.into_request();
+                            break;
+                        }
+                        _ => return Err(SendError::Upstream(error)),
+                    }
+                }
             },
         }
     }
-    let mut sender = connect(endpoint).await?;
+    let mut sender = connect(endpoint, limits).await?;
     match sender.send_request(request).await {
-        Ok(response) => Ok((response, Lease { endpoint, sender })),
+        Ok(response) => Ok((response, Lease::new(endpoint, sender))),
         Err(error) => Err(SendError::Upstream(error)),
+    }
+}
+
+/// Whether sending `request` twice is harmless: an idempotent method (RFC 9110, 9.2.2) and no
+/// body to replay. POST and PATCH never are; neither is anything with a streaming body.
+pub(crate) fn replayable(request: &Request<RequestBody>) -> bool {
+    matches!(request.body(), RequestBody::Empty)
+        && matches!(
+            *request.method(),
+            Method::GET
+                | Method::HEAD
+                | Method::OPTIONS
+                | Method::TRACE
+                | Method::PUT
+                | Method::DELETE
+        )
+}
+
+/// Whether `error` means the connection went away before a response arrived, rather than that
+/// the upstream answered something unreadable.
+fn lost_to_a_close(error: &hyper::Error) -> bool {
+    if error.is_parse() || error.is_user() || error.is_timeout() {
+        return false;
+    }
+    error.is_incomplete_message()
+        || error.is_canceled()
+        || error.is_closed()
+        || std::error::Error::source(error).is_some_and(|source| source.is::<std::io::Error>())
+}
+
+/// The head of a request without a body, kept to send it again.
+struct Replay {
+    method: Method,
+    uri: http::Uri,
+    version: http::Version,
+    headers: http::HeaderMap,
+}
+
+impl Replay {
+    fn of(request: &Request<RequestBody>) -> Replay {
+        Replay {
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            version: request.version(),
+            headers: request.headers().clone(),
+        }
+    }
+
+    fn into_request(self) -> Request<RequestBody> {
+        let mut request = Request::new(RequestBody::Empty);
+        *request.method_mut() = self.method;
+        *request.uri_mut() = self.uri;
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.headers;
+        request
     }
 }
 
@@ -185,7 +286,23 @@ fn take_idle(endpoint: SocketAddr) -> Option<Sender> {
     })
 }
 
-async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
+/// Takes a place under `maxConnections` for as long as the connection lives, and one under
+/// `maxPendingRequests` while it is being established. lockgate does not queue: a request
+/// beyond either limit fails at once (503).
+fn admit(limits: Limits<'_>) -> Result<(Permit, Permit), SendError> {
+    let connection = limits
+        .upstream
+        .acquire(Limit::Connections, limits.breakers.max_connections)
+        .map_err(SendError::Overflow)?;
+    let pending = limits
+        .upstream
+        .acquire(Limit::PendingRequests, limits.breakers.max_pending_requests)
+        .map_err(SendError::Overflow)?;
+    Ok((connection, pending))
+}
+
+async fn connect(endpoint: SocketAddr, limits: Limits<'_>) -> Result<Sender, SendError> {
+    let (permit, pending) = admit(limits)?;
     let stream = connect_tcp(endpoint).await?;
     // `writev(false)`: heads and small bodies are copied into one buffer and go out with one
     // `send`, which costs the kernel less than `writev` (measured: 2% fewer instructions per
@@ -195,7 +312,9 @@ async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    drop(pending);
     tokio::spawn(async move {
+        let _open = permit;
         if let Err(error) = connection.await {
             tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
         }
@@ -204,24 +323,29 @@ async fn connect(endpoint: SocketAddr) -> Result<Sender, SendError> {
 }
 
 /// Sends an `Upgrade` request on a connection of its own: if the upstream agrees, the
-/// connection becomes the tunnel and never returns to the pool.
+/// connection becomes the tunnel and never returns to the pool. The permit is the tunnel's
+/// place under `maxConnections`: keep it as long as the tunnel.
 pub(crate) async fn send_upgrade(
     endpoint: SocketAddr,
     request: Request<RequestBody>,
-) -> Result<Response<Incoming>, SendError> {
+    limits: Limits<'_>,
+) -> Result<(Response<Incoming>, Permit), SendError> {
+    let (permit, pending) = admit(limits)?;
     let stream = connect_tcp(endpoint).await?;
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|error| SendError::Connect(format!("handshake: {error}")))?;
+    drop(pending);
     tokio::spawn(async move {
         if let Err(error) = connection.with_upgrades().await {
             tracing::debug!(%endpoint, %error, "upstream connection ended with an error");
         }
     });
-    sender
+    let response = sender
         .send_request(request)
         .await
-        .map_err(SendError::Upstream)
+        .map_err(SendError::Upstream)?;
+    Ok((response, permit))
 }
 
 async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {

@@ -30,6 +30,40 @@ pub struct Stats {
     pub routes: BTreeMap<RouteId, Counts>,
     /// Per destination: a cluster is one upstream narrowed to one subset.
     pub clusters: BTreeMap<ClusterKey, Counts>,
+    /// Per upstream (all its subsets): outlier ejections and circuit-breaker overflows.
+    pub upstreams: BTreeMap<UpstreamId, UpstreamCounts>,
+}
+
+/// An Upstream by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UpstreamId {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl std::fmt::Display for UpstreamId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.namespace, self.name)
+    }
+}
+
+/// What an upstream's outlier detection and circuit breakers did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamCounts {
+    /// Endpoints ejected by outlier detection, counted per ejection.
+    pub ejections: u64,
+    /// Requests answered 503 because `maxConnections` connections were open.
+    pub overflow_connections: u64,
+    /// Requests answered 503 because `maxPendingRequests` were waiting for a connection.
+    pub overflow_pending_requests: u64,
+    /// Requests answered 503 because `maxRequests` were in flight.
+    pub overflow_requests: u64,
+    /// Retries not made because `maxRetries` were in flight.
+    pub overflow_retries: u64,
+    /// Connections open now.
+    pub connections: u64,
+    /// Requests in flight now.
+    pub requests: u64,
 }
 
 impl Stats {

@@ -9,9 +9,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
-use lockgate_compiled::{ClusterId, ClusterKey, CompiledConfig, VirtualHost};
+use lockgate_compiled::{
+    CircuitBreakers, ClusterId, ClusterKey, CompiledConfig, OutlierDetection, VirtualHost,
+};
 
-use crate::stats::{Counters, RouteId, Stats};
+use crate::outlier::EndpointHealth;
+use crate::stats::{Counters, RouteId, Stats, UpstreamId};
+use crate::upstream::UpstreamState;
 
 pub(crate) struct Table {
     pub(crate) config: Arc<CompiledConfig>,
@@ -24,6 +28,11 @@ pub(crate) struct Table {
 pub(crate) struct ClusterState {
     pub(crate) counters: Arc<Counters>,
     pub(crate) endpoints: Box<[std::net::SocketAddr]>,
+    /// Beside `endpoints`, in the same order.
+    pub(crate) health: Box<[Arc<EndpointHealth>]>,
+    pub(crate) upstream: Arc<UpstreamState>,
+    pub(crate) outlier_detection: OutlierDetection,
+    pub(crate) circuit_breakers: CircuitBreakers,
 }
 
 impl Table {
@@ -66,9 +75,16 @@ impl Table {
     pub(crate) fn cluster(&self, registry: &Registry, id: ClusterId) -> Option<&ClusterState> {
         let cluster = self.config.clusters.get(id.0)?;
         let slot = self.clusters.get(id.0)?;
-        Some(slot.get_or_init(|| ClusterState {
-            counters: registry.cluster(&cluster.key),
-            endpoints: cluster.endpoints.as_slice().into(),
+        Some(slot.get_or_init(|| {
+            let upstream = registry.upstream(&cluster.key);
+            ClusterState {
+                counters: registry.cluster(&cluster.key),
+                endpoints: cluster.endpoints.as_slice().into(),
+                health: upstream.health(&cluster.endpoints),
+                upstream,
+                outlier_detection: cluster.outlier_detection,
+                circuit_breakers: cluster.circuit_breakers,
+            }
         }))
     }
 }
@@ -78,6 +94,7 @@ impl Table {
 pub(crate) struct Registry {
     routes: Mutex<HashMap<RouteId, Arc<Counters>>>,
     clusters: Mutex<HashMap<ClusterKey, Arc<Counters>>>,
+    upstreams: Mutex<HashMap<UpstreamId, Arc<UpstreamState>>>,
     pub(crate) listener: Counters,
 }
 
@@ -86,6 +103,7 @@ impl Registry {
         Registry {
             routes: Mutex::default(),
             clusters: Mutex::default(),
+            upstreams: Mutex::default(),
             listener: Counters::new(),
         }
     }
@@ -108,10 +126,33 @@ impl Registry {
         counters
     }
 
+    fn upstream(&self, key: &ClusterKey) -> Arc<UpstreamState> {
+        let id = UpstreamId {
+            namespace: key.upstream_namespace.clone(),
+            name: key.upstream_name.clone(),
+        };
+        let mut upstreams = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        upstreams
+            .entry(id)
+            .or_insert_with(|| Arc::new(UpstreamState::new()))
+            .clone()
+    }
+
     pub(crate) fn read(&self) -> Stats {
         let routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
         let clusters = self.clusters.lock().unwrap_or_else(PoisonError::into_inner);
+        let upstreams = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         Stats {
+            upstreams: upstreams
+                .iter()
+                .map(|(k, u)| (k.clone(), u.read()))
+                .collect(),
             listener: self.listener.read(),
             routes: routes.iter().map(|(k, c)| (k.clone(), c.read())).collect(),
             clusters: clusters

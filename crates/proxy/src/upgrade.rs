@@ -1,11 +1,17 @@
-//! `Upgrade` pass-through (WebSocket and the like), which Gloo enables by default.
+//! WebSocket pass-through, which Gloo enables by default and a route can turn off
+//! (`options.upgrades: [{websocket: {enabled: false}}]`).
 //!
-//! An HTTP/1.1 request with `Connection: upgrade` and `Upgrade: X` keeps those two headers on
-//! its way upstream (every other hop-by-hop header is still removed) and goes out on a
-//! connection of its own. When the upstream answers `101 Switching Protocols`, the client gets
-//! the 101 and the two connections are spliced byte for byte until either side closes.
-
-use std::net::SocketAddr;
+//! Only a request that matched a forward route gets here, so a direct response or a redirect
+//! never opens a tunnel. An HTTP/1.1 request with `Connection: upgrade` and
+//! `Upgrade: websocket`, on a route that allows WebSocket, keeps those two headers on its way
+//! upstream (every other hop-by-hop header is still removed) and goes out on a connection of its
+//! own. When the upstream answers `101 Switching Protocols`, the client gets the 101 and the two
+//! connections are spliced byte for byte until either side closes.
+//!
+//! Any other upgrade (another protocol, or WebSocket where the route turns it off) is forwarded
+//! as a plain HTTP request: `Upgrade` and `Connection` are hop-by-hop headers and are removed,
+//! so the upstream answers an ordinary request, and a `101` it might send anyway is refused
+//! (502) rather than tunnelled.
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
@@ -13,10 +19,13 @@ use http::{Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
+use lockgate_compiled::RouteOptions;
 use tokio::time::Instant;
 
 use crate::forward::{self, Failure, Outgoing};
-use crate::pool;
+use crate::pool::{self, Limits};
+use crate::table::ClusterState;
+use crate::upstream::Limit;
 
 /// The client's side of an upgrade it asked for.
 pub(crate) struct Upgrade {
@@ -24,12 +33,16 @@ pub(crate) struct Upgrade {
     downstream: OnUpgrade,
 }
 
-/// Takes the upgrade a request asks for, before its hop-by-hop headers are removed.
-pub(crate) fn take(parts: &mut Parts) -> Option<Upgrade> {
-    if parts.version != Version::HTTP_11 {
+/// Takes the upgrade a request asks for, if the route allows it, before its hop-by-hop headers
+/// are removed.
+pub(crate) fn take(parts: &mut Parts, options: &RouteOptions) -> Option<Upgrade> {
+    if parts.version != Version::HTTP_11 || options.websocket_disabled {
         return None;
     }
     let protocol = parts.headers.get(header::UPGRADE)?.clone();
+    if !protocol.as_bytes().eq_ignore_ascii_case(b"websocket") {
+        return None;
+    }
     let asks = parts
         .headers
         .get_all(header::CONNECTION)
@@ -53,30 +66,42 @@ fn restore(headers: &mut HeaderMap, protocol: HeaderValue) {
     headers.insert(header::UPGRADE, protocol);
 }
 
-/// Sends the upgrade request to `endpoint`; on `101`, splices the two connections in a task of
-/// their own and returns the 101 for the client, its upgrade headers restored.
+/// Sends the upgrade request to one of the cluster's endpoints (ejected ones skipped, under the
+/// upstream's circuit breakers); on `101`, splices the two connections in a task of their own,
+/// which keeps the tunnel's place under `maxConnections`, and returns the 101 for the client,
+/// its upgrade headers restored.
 pub(crate) async fn forward(
-    endpoint: SocketAddr,
+    cluster: &ClusterState,
     mut outgoing: Outgoing,
     upgrade: Upgrade,
     deadline: Option<Instant>,
 ) -> Result<Response<Incoming>, Failure> {
+    let endpoint = cluster.endpoints[forward::pick(cluster)];
+    let _request = cluster
+        .upstream
+        .acquire(Limit::Requests, cluster.circuit_breakers.max_requests)
+        .map_err(Failure::Overflow)?;
     restore(&mut outgoing.headers, upgrade.protocol);
     let request = forward::build(outgoing, endpoint);
-    let sent = pool::send_upgrade(endpoint, request);
+    let limits = Limits {
+        upstream: &cluster.upstream,
+        breakers: &cluster.circuit_breakers,
+    };
+    let sent = pool::send_upgrade(endpoint, request, limits);
     let result = match deadline {
         Some(deadline) => tokio::time::timeout_at(deadline, sent)
             .await
             .map_err(|_| Failure::Timeout)?,
         None => sent.await,
     };
-    let mut response = result.map_err(|error| forward::failure(endpoint, error))?;
+    let (mut response, tunnel) = result.map_err(|error| forward::failure(endpoint, error))?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         return Ok(response);
     }
     let upstream = hyper::upgrade::on(&mut response);
     let downstream = upgrade.downstream;
     tokio::spawn(async move {
+        let _open = tunnel;
         let (downstream, upstream) = match tokio::try_join!(downstream, upstream) {
             Ok(both) => both,
             Err(error) => {

@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use lockgate_api::{self as api, FallbackPolicy, Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{self as compiled, ClusterKey};
 
-use crate::Reports;
+use crate::{Reports, upstream_options};
 
 /// A destination as translation sees it, before clusters are numbered.
 /// Numbers cluster keys as destinations are resolved, so that routes carry a small number and
@@ -68,6 +68,12 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
     for u in snapshot.upstreams.values() {
         let key = ResourceKey::new(Kind::Upstream, &u.metadata.namespace, &u.metadata.name);
         reports.touch(&key);
+        if let Err(errors) = upstream_options::outlier_detection(u.spec.outlier_detection.as_ref())
+        {
+            for error in errors {
+                reports.error(&key, error);
+            }
+        }
         match (&u.spec.static_, &u.spec.kube) {
             (None, None) => reports.error(&key, "spec: set either static or kube"),
             (Some(_), Some(_)) => reports.error(&key, "spec: set only one of static and kube"),
@@ -141,6 +147,30 @@ impl<'a> ExplicitMembers<'a> {
         }
         ExplicitMembers(map)
     }
+}
+
+/// The cluster `key` names: its endpoints and its upstream's outlier detection and circuit
+/// breakers (the defaults where the upstream sets none, or sets them wrongly: that error is
+/// reported on the upstream by [`check_upstreams_and_endpoints`]).
+pub(crate) fn cluster(
+    snapshot: &Snapshot,
+    explicit: &ExplicitMembers<'_>,
+    key: ClusterKey,
+) -> compiled::Cluster {
+    let mut cluster = compiled::Cluster::new(key, Vec::new());
+    cluster.endpoints = endpoints(snapshot, explicit, &cluster.key);
+    let id = (
+        cluster.key.upstream_namespace.clone(),
+        cluster.key.upstream_name.clone(),
+    );
+    if let Some(upstream) = snapshot.upstreams.get(&id) {
+        cluster.outlier_detection =
+            upstream_options::outlier_detection(upstream.spec.outlier_detection.as_ref())
+                .unwrap_or_default();
+        cluster.circuit_breakers =
+            upstream_options::circuit_breakers(upstream.spec.circuit_breakers.as_ref());
+    }
+    cluster
 }
 
 /// The addresses a cluster dials, sorted and without duplicates. Empty when the upstream does not
@@ -429,6 +459,11 @@ pub(crate) fn merge_options(
                 .header_manipulation
                 .clone()
                 .or_else(|| p.header_manipulation.clone()),
+            upgrades: if c.upgrades.is_empty() {
+                p.upgrades.clone()
+            } else {
+                c.upgrades.clone()
+            },
         }),
     }
 }
@@ -502,6 +537,7 @@ pub(crate) fn compile_options(
         prefix_rewrite: o.prefix_rewrite.clone(),
         timeout_ms: o.timeout.map(|d| d.0.as_millis() as u64),
         retries,
+        websocket_disabled: !websocket_enabled(&o.upgrades, &at)?,
         ..Default::default()
     };
     if let Some(h) = &o.header_manipulation {
@@ -524,6 +560,23 @@ pub(crate) fn compile_options(
         )?;
     }
     Ok(out)
+}
+
+/// Whether `options.upgrades` lets WebSocket through: yes unless an entry says `enabled: false`.
+fn websocket_enabled(upgrades: &[api::ProtocolUpgradeConfig], at: &str) -> Result<bool, String> {
+    let mut enabled = None;
+    for (i, upgrade) in upgrades.iter().enumerate() {
+        let Some(websocket) = &upgrade.websocket else {
+            return Err(format!("{at}.upgrades[{i}]: set websocket"));
+        };
+        if enabled.is_some() {
+            return Err(format!(
+                "{at}.upgrades[{i}].websocket: websocket is configured twice"
+            ));
+        }
+        enabled = Some(websocket.enabled.unwrap_or(true));
+    }
+    Ok(enabled.unwrap_or(true))
 }
 
 fn headers_to_add(

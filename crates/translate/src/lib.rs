@@ -12,6 +12,7 @@ mod destination;
 mod matcher;
 mod policy;
 mod report;
+mod upstream_options;
 mod virtual_service;
 
 use lockgate_api::Snapshot;

@@ -314,10 +314,7 @@ fn assemble(
         .iter()
         .map(|id| {
             let key = clusters.key(*id).clone();
-            compiled::Cluster {
-                endpoints: destination::endpoints(snapshot, &explicit, &key),
-                key,
-            }
+            destination::cluster(snapshot, &explicit, key)
         })
         .collect();
 

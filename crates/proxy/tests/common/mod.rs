@@ -202,14 +202,14 @@ pub async fn get(client: &HttpClient, gateway: &Gateway, host: &str, path: &str)
 // ---- configuration builders ----
 
 pub fn cluster(name: &str, endpoints: &[SocketAddr]) -> Cluster {
-    Cluster {
-        key: ClusterKey {
+    Cluster::new(
+        ClusterKey {
             upstream_namespace: "test".into(),
             upstream_name: name.into(),
             subset: BTreeMap::new(),
         },
-        endpoints: endpoints.to_vec(),
-    }
+        endpoints.to_vec(),
+    )
 }
 
 pub fn prefix(value: &str) -> Matcher {
