@@ -164,7 +164,11 @@ impl Collector for ProxyCollector {
             MetricType::Counter,
         )?;
         for (id, counts) in &stats.upstreams {
-            counter(&mut metric, &vec![("upstream", id.to_string())], counts.ejections)?;
+            counter(
+                &mut metric,
+                &vec![("upstream", id.to_string())],
+                counts.ejections,
+            )?;
         }
         let mut metric = encoder.encode_descriptor(
             "lockgate_upstream_overflows",

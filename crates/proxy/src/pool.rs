@@ -362,3 +362,30 @@ async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
     let _ = stream.set_nodelay(true);
     Ok(stream)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_idempotent_methods_without_a_body_are_replayed() {
+        let request = |method: Method| {
+            let mut request = Request::new(RequestBody::Empty);
+            *request.method_mut() = method;
+            request
+        };
+        for method in [
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::TRACE,
+            Method::PUT,
+            Method::DELETE,
+        ] {
+            assert!(replayable(&request(method.clone())), "{method}");
+        }
+        for method in [Method::POST, Method::PATCH, Method::CONNECT] {
+            assert!(!replayable(&request(method.clone())), "{method}");
+        }
+    }
+}
