@@ -53,6 +53,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use lockgate_compiled::CompiledConfig;
 use tokio::net::TcpListener;
 
+pub use route::{RouteLookup, RouteRequest, find_route};
 pub use stats::{Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats};
 
 use crate::table::{Registry, Table};

@@ -18,6 +18,7 @@ use lockgate_compiled as compiled;
 
 use crate::Reports;
 use crate::destination::{self, ClusterInterner, DraftAction};
+use crate::guard::{self, Narrowed};
 use crate::matcher::{self, PathSpec};
 
 /// A compiled route whose destinations are not yet numbered.
@@ -32,6 +33,9 @@ pub(crate) struct DraftRoute {
 /// What a delegating route hands down to its children.
 struct Parent {
     matcher: api::Matcher,
+    /// The delegating route's compiled matcher, itself narrowed to its own parents: every
+    /// child is narrowed to it (see `guard`).
+    guard: compiled::Matcher,
     inherit_matchers: bool,
     inherit_path: bool,
     options: Option<api::RouteOptions>,
@@ -184,14 +188,16 @@ impl<'a> Walker<'a> {
                 route.redirect_action.is_some(),
                 route.delegate_action.is_some(),
             ];
+            let guard = parent.map(|p| &p.guard);
             if actions.iter().filter(|a| **a).count() > 1 {
                 self.error(owner, format!("{field}: set only one of routeAction, directResponseAction, redirectAction and delegateAction"));
-                self.push_invalid(&matchers, &field, no_matchers, owner, &origin, out);
+                self.push_invalid(&matchers, &field, no_matchers, owner, &origin, guard, out);
                 continue;
             }
             if let Some(delegate) = &route.delegate_action {
                 self.delegate(
-                    route, delegate, &matchers, options, owner, &field, chain, &origin, out,
+                    route, delegate, &matchers, options, owner, &field, chain, &origin, guard,
+                    out,
                 );
                 continue;
             }
@@ -216,6 +222,10 @@ impl<'a> Walker<'a> {
                         continue;
                     }
                 };
+                let Some(compiled_matcher) = self.narrow(compiled_matcher, guard, owner, &at)
+                else {
+                    continue;
+                };
                 let (action, options) = match destination::compile_options(
                     options.as_ref(),
                     &compiled_matcher.path,
@@ -237,8 +247,47 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `compiled` narrowed to the delegating parent's `guard` (nothing to do at the top): a
+    /// child that cannot be proven inside is warned about and served guarded; one whose
+    /// methods can never match under the parent is dropped with a warning.
+    fn narrow(
+        &mut self,
+        mut compiled: compiled::Matcher,
+        guard: Option<&compiled::Matcher>,
+        owner: &ResourceKey,
+        at: &str,
+    ) -> Option<compiled::Matcher> {
+        let Some(guard) = guard else {
+            return Some(compiled);
+        };
+        match guard::narrow(&mut compiled, guard) {
+            Ok(Narrowed::Inside) => {}
+            Ok(Narrowed::Guarded(added)) => {
+                let what = describe_path(&compiled.path);
+                let parents: Vec<String> = added.iter().map(describe_path).collect();
+                self.warning(
+                    owner,
+                    format!(
+                        "{at}: {what} is not provably inside the parent route's {}: it is served only where the parent route matches",
+                        parents.join(" and ")
+                    ),
+                );
+            }
+            Err((child, parent)) => {
+                self.warning(
+                    owner,
+                    format!("{at}: route dropped: its methods {child:?} and the parent route's methods {parent:?} have none in common"),
+                );
+                return None;
+            }
+        }
+        Some(compiled)
+    }
+
     /// Invalid routes at the place of `matchers`, so that `replaceInvalidRoutes` can answer for
-    /// them; matchers that do not compile are reported and left out.
+    /// them; matchers that do not compile are reported and left out. Under a parent they are
+    /// narrowed like valid routes, so that an invalid child never answers outside its parent.
+    #[allow(clippy::too_many_arguments)]
     fn push_invalid(
         &mut self,
         matchers: &[(usize, Cow<'_, api::Matcher>)],
@@ -246,16 +295,22 @@ impl<'a> Walker<'a> {
         no_matchers: bool,
         owner: &ResourceKey,
         origin: &str,
+        guard: Option<&compiled::Matcher>,
         out: &mut Vec<DraftRoute>,
     ) {
         for (j, m) in matchers {
-            match matcher::compile(m, &matcher_field(field, *j, no_matchers)) {
-                Ok(c) => out.push(DraftRoute {
-                    origin: origin.to_string(),
-                    matcher: c,
-                    action: DraftAction::Invalid,
-                    options: compiled::RouteOptions::default(),
-                }),
+            let at = matcher_field(field, *j, no_matchers);
+            match matcher::compile(m, &at) {
+                Ok(c) => {
+                    if let Some(c) = self.narrow(c, guard, owner, &at) {
+                        out.push(DraftRoute {
+                            origin: origin.to_string(),
+                            matcher: c,
+                            action: DraftAction::Invalid,
+                            options: compiled::RouteOptions::default(),
+                        });
+                    }
+                }
                 Err(e) => self.error(owner, e),
             }
         }
@@ -272,6 +327,7 @@ impl<'a> Walker<'a> {
         field: &str,
         chain: &mut Vec<ResourceKey>,
         origin: &str,
+        outer: Option<&compiled::Matcher>,
         out: &mut Vec<DraftRoute>,
     ) {
         let no_matchers = route.matchers.is_empty();
@@ -281,25 +337,33 @@ impl<'a> Walker<'a> {
             }
             _ => {
                 self.error(owner, format!("{field}.matchers: a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
-                self.push_invalid(matchers, field, no_matchers, owner, origin, out);
+                self.push_invalid(matchers, field, no_matchers, owner, origin, outer, out);
                 return;
             }
         };
         // The delegating matcher must itself be valid before children are checked against it.
-        if let Err(e) = matcher::compile(&delegating, &matcher_field(field, 0, no_matchers)) {
-            self.error(owner, e);
+        let at = matcher_field(field, 0, no_matchers);
+        let guard = match matcher::compile(&delegating, &at) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                self.error(owner, e);
+                return;
+            }
+        };
+        let Some(guard) = self.narrow(guard, outer, owner, &at) else {
             return;
-        }
+        };
         let tables = match self.select(delegate, owner, field) {
             Ok(tables) => tables,
             Err(e) => {
                 self.error(owner, e);
-                self.push_invalid(matchers, field, no_matchers, owner, origin, out);
+                self.push_invalid(matchers, field, no_matchers, owner, origin, outer, out);
                 return;
             }
         };
         let parent = Parent {
             matcher: delegating,
+            guard,
             inherit_matchers: route.inheritable_matchers.unwrap_or(false),
             inherit_path: route.inheritable_path_matchers.unwrap_or(false),
             options,
@@ -325,7 +389,15 @@ impl<'a> Walker<'a> {
                             names.join(" -> ")
                         ),
                     );
-                    self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
+                    self.push_invalid(
+                        matchers,
+                        field,
+                        no_matchers,
+                        owner,
+                        origin,
+                        outer,
+                        &mut merged,
+                    );
                     continue;
                 }
                 match table {
@@ -341,7 +413,15 @@ impl<'a> Walker<'a> {
                         for e in errors {
                             self.sub_problems.push((key.clone(), e, true));
                         }
-                        self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
+                        self.push_invalid(
+                        matchers,
+                        field,
+                        no_matchers,
+                        owner,
+                        origin,
+                        outer,
+                        &mut merged,
+                    );
                     }
                     Table::Decoded(t) => {
                         self.visited.insert(key.clone());
@@ -457,4 +537,13 @@ fn merge_order(m: &compiled::Matcher) -> (std::cmp::Reverse<usize>, u8, std::cmp
         compiled::PathMatch::Prefix { value, .. } => (2, value.len()),
     };
     (Reverse(m.methods.len()), rank, Reverse(len))
+}
+
+/// A parent's path condition as a message names it: `prefix "/echo"`.
+fn describe_path(path: &compiled::PathMatch) -> String {
+    match path {
+        compiled::PathMatch::Prefix { value, .. } => format!("prefix {value:?}"),
+        compiled::PathMatch::Exact { value, .. } => format!("exact path {value:?}"),
+        compiled::PathMatch::Regex(p) => format!("regex {:?}", p.as_str()),
+    }
 }

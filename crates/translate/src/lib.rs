@@ -9,6 +9,7 @@
 
 mod delegation;
 mod destination;
+mod guard;
 mod matcher;
 mod policy;
 mod report;
