@@ -39,6 +39,7 @@ pub(crate) fn translate_hosts(
     check_settings(snapshot, reports);
     destination::check_upstreams_and_endpoints(snapshot, reports);
     let domain_errors = domain_problems(snapshot);
+    let gateway = &snapshot.settings.spec.gateway;
 
     let mut hosts = Vec::with_capacity(snapshot.virtual_services.len());
     let mut reached = BTreeSet::new();
@@ -49,6 +50,11 @@ pub(crate) fn translate_hosts(
             &vs.metadata.name,
         );
         reports.touch(&key);
+        if !gateway.allows_virtual_services_in(&key.namespace) {
+            // Not served and not walked: it claims no domain and reaches no route table.
+            reports.error(&key, namespace_refused(snapshot, &key.namespace));
+            continue;
+        }
         let own_domain_errors = domain_errors.get(&key).cloned().unwrap_or_default();
         for e in &own_domain_errors {
             reports.error(&key, e.clone());
@@ -83,11 +89,9 @@ pub(crate) fn translate_hosts(
     }
     // A virtual service that exists but does not decode (a typo in a watched file) has nothing
     // to serve from this generation: it stands as a host whose every policy keeps what it had.
-    for key in snapshot
-        .undecodable
-        .keys()
-        .filter(|k| k.kind == Kind::VirtualService)
-    {
+    for key in snapshot.undecodable.keys().filter(|k| {
+        k.kind == Kind::VirtualService && gateway.allows_virtual_services_in(&k.namespace)
+    }) {
         hosts.push(DraftHost {
             key: key.clone(),
             domains: Vec::new(),
@@ -121,9 +125,12 @@ fn domains_of(vs: &lockgate_api::VirtualService) -> Vec<String> {
 
 /// Invalid domains, and domains claimed by more than one virtual service (an error on each).
 fn domain_problems(snapshot: &Snapshot) -> BTreeMap<ResourceKey, Vec<String>> {
+    let gateway = &snapshot.settings.spec.gateway;
     let mut problems: BTreeMap<ResourceKey, Vec<String>> = BTreeMap::new();
     let mut claims: BTreeMap<String, Vec<ResourceKey>> = BTreeMap::new();
-    for vs in snapshot.virtual_services.values() {
+    for vs in snapshot.virtual_services.values().filter(|vs| {
+        gateway.allows_virtual_services_in(&vs.metadata.namespace)
+    }) {
         let key = ResourceKey::new(
             Kind::VirtualService,
             &vs.metadata.namespace,
@@ -191,6 +198,18 @@ fn domain_problem(domain: &str) -> Option<String> {
             "{domain:?} is not a domain: use host names like \"example.com\", \"*.example.com\" or \"*\""
         ))
     }
+}
+
+/// Why a VirtualService in `namespace` is not served, naming the Settings field that decides.
+fn namespace_refused(snapshot: &Snapshot, namespace: &str) -> String {
+    format!(
+        "metadata.namespace: virtual services in namespace {namespace:?} are not served: Settings gloo-system.default spec.gateway.virtualServiceNamespaces is {:?}; add {namespace:?} there to allow them",
+        snapshot
+            .settings
+            .spec
+            .gateway
+            .virtual_service_namespaces()
+    )
 }
 
 fn check_settings(snapshot: &Snapshot, reports: &mut Reports) {
