@@ -62,13 +62,15 @@ fn parent() -> impl Strategy<Value = Parent> {
         methods(),
         any::<bool>(),
     )
-        .prop_map(|(prefix, case_sensitive, header, methods, inherit)| Parent {
-            prefix,
-            case_sensitive,
-            header,
-            methods,
-            inherit,
-        })
+        .prop_map(
+            |(prefix, case_sensitive, header, methods, inherit)| Parent {
+                prefix,
+                case_sensitive,
+                header,
+                methods,
+                inherit,
+            },
+        )
 }
 
 fn regex() -> impl Strategy<Value = String> {

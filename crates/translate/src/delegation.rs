@@ -196,8 +196,7 @@ impl<'a> Walker<'a> {
             }
             if let Some(delegate) = &route.delegate_action {
                 self.delegate(
-                    route, delegate, &matchers, options, owner, &field, chain, &origin, guard,
-                    out,
+                    route, delegate, &matchers, options, owner, &field, chain, &origin, guard, out,
                 );
                 continue;
             }
@@ -414,14 +413,14 @@ impl<'a> Walker<'a> {
                             self.sub_problems.push((key.clone(), e, true));
                         }
                         self.push_invalid(
-                        matchers,
-                        field,
-                        no_matchers,
-                        owner,
-                        origin,
-                        outer,
-                        &mut merged,
-                    );
+                            matchers,
+                            field,
+                            no_matchers,
+                            owner,
+                            origin,
+                            outer,
+                            &mut merged,
+                        );
                     }
                     Table::Decoded(t) => {
                         self.visited.insert(key.clone());

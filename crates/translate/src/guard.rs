@@ -82,13 +82,14 @@ pub(crate) fn implies(child: &PathMatch, guard: &PathMatch) -> bool {
                     case_sensitive: child_sensitive,
                 } => starts_with(text.as_bytes(), value, *case_sensitive, *child_sensitive),
                 PathMatch::Regex(pattern) => {
-                    regex_prefixes(pattern.as_str(), pattern_case_sensitive(child))
-                        .is_some_and(|literals| {
+                    regex_prefixes(pattern.as_str(), pattern_case_sensitive(child)).is_some_and(
+                        |literals| {
                             literals
                                 .iter()
                                 // A regex's literals already spell out its case variants.
                                 .all(|l| starts_with(l, value, *case_sensitive, true))
-                        })
+                        },
+                    )
                 }
             }
         }
