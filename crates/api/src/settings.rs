@@ -66,18 +66,19 @@ pub struct SettingsSpec {
     /// Accepted for compatibility with Gloo's Settings; lockgate has no discovery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery_namespace: Option<String>,
+    /// Accepted for compatibility with Gloo's Settings (boxed, like the fields below: they are
+    /// rarely set, and every `Resource` is as large as the largest kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_rate: Option<Box<serde_json::Value>>,
     /// Accepted for compatibility with Gloo's Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_rate: Option<serde_json::Value>,
+    pub kubernetes_artifact_source: Option<Box<serde_json::Value>>,
     /// Accepted for compatibility with Gloo's Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_artifact_source: Option<serde_json::Value>,
+    pub kubernetes_config_source: Option<Box<serde_json::Value>>,
     /// Accepted for compatibility with Gloo's Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_config_source: Option<serde_json::Value>,
-    /// Accepted for compatibility with Gloo's Settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_secret_source: Option<serde_json::Value>,
+    pub kubernetes_secret_source: Option<Box<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
