@@ -243,6 +243,7 @@ mod tests {
                 headers: vec![],
                 query: vec![],
                 methods: vec![],
+                within: vec![],
             },
             action: Action::Forward(Forward {
                 destinations: vec![WeightedTarget {

@@ -5,7 +5,7 @@
 
 use lockgate_api::{Resource, ResourceKey};
 use lockgate_controller::{Change, ChangeValidation, status_json};
-use lockgate_store::{PutResult, next_generation, same_content, status_of};
+use lockgate_store::{PutResult, next_generation, same_content, stamp_creation, status_of};
 use lockgate_translate::{Report, Reports, State};
 use serde_json::{Value, json};
 
@@ -53,16 +53,26 @@ fn problems(before: &Reports, after: &Reports) -> Vec<Value> {
         .collect()
 }
 
-/// Refuses the change when the stored Settings say so and it adds errors (or warnings).
-fn refuse_if_invalid(validation: &ChangeValidation, problems: &[Value]) -> Result<(), ApiError> {
+/// Refuses the change when the stored Settings say so and it adds errors (or warnings) to
+/// resources of the written resource's `namespace` (the written one included). Problems it
+/// would add elsewhere do not count, so that no team's write is held hostage by another
+/// team's resources; translation keeps what a namespace does from reaching other namespaces'
+/// reports in the first place (a refused delegation is the delegator's warning).
+fn refuse_if_invalid(
+    validation: &ChangeValidation,
+    problems: &[Value],
+    namespace: &str,
+) -> Result<(), ApiError> {
     let rules = &validation.snapshot.settings.spec.gateway.validation;
     if rules.always_accept() {
         return Ok(());
     }
     let (before, after) = (&validation.before, &validation.after);
+    let owned = |(key, _): &(ResourceKey, String)| key.namespace == namespace;
     let added_errors: Vec<_> = after
         .error_set()
         .difference(&before.error_set())
+        .filter(|p| owned(p))
         .cloned()
         .collect();
     let added_warnings: Vec<_> = if rules.allow_warnings() {
@@ -71,6 +81,7 @@ fn refuse_if_invalid(validation: &ChangeValidation, problems: &[Value]) -> Resul
         after
             .warning_set()
             .difference(&before.warning_set())
+            .filter(|p| owned(p))
             .cloned()
             .collect()
     };
@@ -108,19 +119,24 @@ impl Admin {
     /// Creates or replaces `resource` (PUT and PATCH), after validation.
     pub(crate) async fn write_put(
         &self,
-        resource: Resource,
+        mut resource: Resource,
         existing: Option<Resource>,
         expected: Option<String>,
         dry_run: bool,
     ) -> Result<Written, ApiError> {
         let key = resource.key();
+        // The creation time is the store's: validate with the one it will keep (none yet for
+        // a new resource, which then counts as the newest), never the client's.
+        resource.metadata_mut().creation_timestamp = existing
+            .as_ref()
+            .and_then(|e| e.metadata().creation_timestamp.clone());
         check_expected(&key, existing.as_ref(), expected.as_deref())?;
         let validation = self
             .controller
             .validate(Change::Put(resource.clone()))
             .await?;
         let problems = problems(&validation.before, &validation.after);
-        refuse_if_invalid(&validation, &problems)?;
+        refuse_if_invalid(&validation, &problems, &key.namespace)?;
 
         let (result, stored) = if dry_run {
             would_put(resource, existing)
@@ -157,7 +173,7 @@ impl Admin {
             .validate(Change::Delete(key.clone()))
             .await?;
         let problems = problems(&validation.before, &validation.after);
-        refuse_if_invalid(&validation, &problems)?;
+        refuse_if_invalid(&validation, &problems, &key.namespace)?;
         let deleted = if dry_run {
             existing
         } else {
@@ -185,6 +201,7 @@ fn would_put(mut resource: Resource, existing: Option<Resource>) -> (PutResult, 
         Some(existing) if same_content(&existing, &resource) => (PutResult::Unchanged, existing),
         existing => {
             let generation = next_generation(existing.as_ref(), &resource);
+            stamp_creation(&mut resource, existing.as_ref());
             let metadata = resource.metadata_mut();
             metadata.generation = Some(generation);
             metadata.resource_version = existing

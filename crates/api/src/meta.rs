@@ -115,8 +115,11 @@ pub struct ObjectMeta {
     pub generation: Option<i64>,
     #[serde(default, skip_serializing)]
     pub uid: Option<serde_json::Value>,
-    #[serde(default, skip_serializing)]
-    pub creation_timestamp: Option<serde_json::Value>,
+    /// When the resource was first stored (RFC 3339, UTC). The embedded store sets it on create
+    /// and keeps it on every update, whatever a client sends; the oldest virtual service wins a
+    /// domain nobody held before. The directory store has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_timestamp: Option<String>,
     #[serde(default, skip_serializing)]
     pub managed_fields: Option<serde_json::Value>,
     #[serde(default, skip_serializing)]

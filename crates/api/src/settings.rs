@@ -47,6 +47,7 @@ impl Default for Settings {
                         always_accept: Some(true),
                         allow_warnings: Some(true),
                     },
+                    ..GatewaySettings::default()
                 },
                 ..SettingsSpec::default()
             },
@@ -65,18 +66,19 @@ pub struct SettingsSpec {
     /// Accepted for compatibility with Gloo's Settings; lockgate has no discovery.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery_namespace: Option<String>,
+    /// Accepted for compatibility with Gloo's Settings (boxed, like the fields below: they are
+    /// rarely set, and every `Resource` is as large as the largest kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_rate: Option<Box<serde_json::Value>>,
     /// Accepted for compatibility with Gloo's Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_rate: Option<serde_json::Value>,
+    pub kubernetes_artifact_source: Option<Box<serde_json::Value>>,
     /// Accepted for compatibility with Gloo's Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_artifact_source: Option<serde_json::Value>,
+    pub kubernetes_config_source: Option<Box<serde_json::Value>>,
     /// Accepted for compatibility with Gloo's Settings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_config_source: Option<serde_json::Value>,
-    /// Accepted for compatibility with Gloo's Settings.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes_secret_source: Option<serde_json::Value>,
+    pub kubernetes_secret_source: Option<Box<serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -125,6 +127,49 @@ impl InvalidConfigPolicy {
 pub struct GatewaySettings {
     #[serde(default)]
     pub validation: ValidationSettings,
+    /// lockgate's own: the namespaces whose VirtualServices are served (`*` means all).
+    /// Default `[gloo-system]`: a VirtualService elsewhere is Rejected and claims nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_service_namespaces: Option<Vec<String>>,
+    /// lockgate's own: the namespaces whose VirtualServices and RouteTables may delegate to
+    /// route tables in *other* namespaces (`*` means all). Default `[gloo-system]`. Delegating
+    /// within one's own namespace is always allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegating_namespaces: Option<Vec<String>>,
+}
+
+impl GatewaySettings {
+    /// `virtualServiceNamespaces`, or its default.
+    pub fn virtual_service_namespaces(&self) -> Vec<String> {
+        self.virtual_service_namespaces
+            .clone()
+            .unwrap_or_else(|| vec![SYSTEM_NAMESPACE.to_string()])
+    }
+
+    /// `delegatingNamespaces`, or its default.
+    pub fn delegating_namespaces(&self) -> Vec<String> {
+        self.delegating_namespaces
+            .clone()
+            .unwrap_or_else(|| vec![SYSTEM_NAMESPACE.to_string()])
+    }
+
+    /// Whether VirtualServices in `namespace` are served.
+    pub fn allows_virtual_services_in(&self, namespace: &str) -> bool {
+        names(self.virtual_service_namespaces.as_deref(), namespace)
+    }
+
+    /// Whether resources in `namespace` may delegate to other namespaces' route tables.
+    pub fn allows_delegation_from(&self, namespace: &str) -> bool {
+        names(self.delegating_namespaces.as_deref(), namespace)
+    }
+}
+
+/// Whether a namespace list (absent: the default `[gloo-system]`) names `namespace` or `*`.
+fn names(list: Option<&[String]>, namespace: &str) -> bool {
+    match list {
+        None => namespace == SYSTEM_NAMESPACE,
+        Some(list) => list.iter().any(|n| n == "*" || n == namespace),
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

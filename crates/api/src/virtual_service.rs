@@ -55,4 +55,10 @@ pub struct RouteTableSpec {
     pub weight: Option<i32>,
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// lockgate's own: the namespaces whose virtual services and route tables may delegate to
+    /// this table (`*` means any). Absent: whichever Settings
+    /// `spec.gateway.delegatingNamespaces` allows. Delegation from the table's own namespace is
+    /// always allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_delegation_from: Option<Vec<String>>,
 }

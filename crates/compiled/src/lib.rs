@@ -103,6 +103,11 @@ pub struct Matcher {
     /// Upper-case method names; empty means any method.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<String>,
+    /// Path conditions of the delegating routes above this one that its own `path` could not
+    /// be proven to imply: every one must hold too, so that a delegated route never matches
+    /// outside what its parents matched (a regex child that alternates its way out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub within: Vec<PathMatch>,
 }
 
 /// Matched against the normalised request path (without the query string).

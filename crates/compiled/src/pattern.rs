@@ -32,6 +32,10 @@ impl Pattern {
     pub fn as_str(&self) -> &str {
         &self.source
     }
+
+    pub fn case_sensitive(&self) -> bool {
+        self.case_sensitive
+    }
 }
 
 impl PartialEq for Pattern {

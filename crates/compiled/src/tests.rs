@@ -76,6 +76,7 @@ fn round_trips_through_json_with_regexes_rebuilt() {
             }],
             query: vec![],
             methods: vec!["GET".into()],
+            within: vec![],
         },
         action: Action::DirectResponse {
             status: 200,

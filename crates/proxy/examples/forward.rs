@@ -41,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     headers: vec![],
                     query: vec![],
                     methods: vec![],
+                    within: vec![],
                 },
                 action: Action::Forward(Forward {
                     destinations: vec![WeightedTarget {

@@ -68,6 +68,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 
 pub use limits::Limits;
 pub use path::{EscapedSlashes, UnknownPolicy};
+pub use route::{RouteLookup, RouteRequest, find_route};
 pub use stats::{
     Counts, LATENCY_BUCKETS_MICROS, Latency, RouteId, Stats, UpstreamCounts, UpstreamId,
 };

@@ -6,9 +6,74 @@
 
 use std::borrow::Cow;
 
-use crate::path::hex_value;
+use crate::path::{self, EscapedSlashes, hex_value};
 use http::{HeaderMap, Method};
-use lockgate_compiled::{HeaderMatch, Matcher, PathMatch, QueryMatch, Route, ValueMatch};
+use lockgate_compiled::{
+    CompiledConfig, HeaderMatch, Matcher, PathMatch, QueryMatch, Route, ValueMatch, VirtualHost,
+};
+
+/// A request as [`find_route`] sees it: what routing looks at, nothing else.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteRequest<'a> {
+    pub method: &'a Method,
+    /// The authority the virtual host is chosen by (a Host header, with or without port).
+    pub authority: &'a str,
+    /// The path as received, without the query; it is normalised as the proxy does.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    /// The proxy's policy for `%2F`, `%5C` and `\` (`serve --escaped-slashes`).
+    pub escaped_slashes: EscapedSlashes,
+}
+
+/// Where a request goes in a configuration, as [`find_route`] answers.
+#[derive(Debug, Clone)]
+pub enum RouteLookup<'c> {
+    /// No virtual host serves the authority (the proxy answers 404).
+    NoVirtualHost,
+    /// The path cannot be normalised (the proxy answers 400); the reason.
+    BadPath(String),
+    /// The virtual host has no route for the request (404).
+    NoRoute { virtual_host: &'c VirtualHost },
+    /// The first matching route, its index in the virtual host, and the normalised path it
+    /// was matched against.
+    Matched {
+        virtual_host: &'c VirtualHost,
+        index: usize,
+        route: &'c Route,
+        path: String,
+    },
+}
+
+/// The route a request takes in `config`: the virtual host by authority, the path normalised,
+/// then the first route whose matcher holds. These are the steps and the functions the proxy's
+/// handler runs for every request, so the answer is what the proxy would do (for tools such
+/// as an `explain-request` command, and for tests of what translation produces).
+pub fn find_route<'c>(config: &'c CompiledConfig, request: &RouteRequest<'_>) -> RouteLookup<'c> {
+    let Some(virtual_host) = config.virtual_host(request.authority) else {
+        return RouteLookup::NoVirtualHost;
+    };
+    let normalised = match path::normalise(request.path, request.escaped_slashes) {
+        Ok(normalised) => normalised,
+        Err(error) => return RouteLookup::BadPath(error.to_string()),
+    };
+    let view = RequestView {
+        method: request.method,
+        path: &normalised,
+        query: request.query,
+        authority: request.authority,
+        headers: request.headers,
+    };
+    match find(&virtual_host.routes, &view) {
+        Some((index, route)) => RouteLookup::Matched {
+            virtual_host,
+            index,
+            route,
+            path: normalised.into_owned(),
+        },
+        None => RouteLookup::NoRoute { virtual_host },
+    }
+}
 
 /// What a matcher looks at: the request as received, with its normalised path.
 pub(crate) struct RequestView<'a> {
@@ -33,6 +98,8 @@ pub(crate) fn find<'r>(
 
 pub(crate) fn matches(matcher: &Matcher, request: &RequestView<'_>) -> bool {
     path_matches(&matcher.path, request.path)
+        // The delegating parents' paths a child could not be proven to stay inside.
+        && matcher.within.iter().all(|p| path_matches(p, request.path))
         && (matcher.methods.is_empty()
             || matcher.methods.iter().any(|m| m == request.method.as_str()))
         && matcher.headers.iter().all(|h| header_matches(h, request))

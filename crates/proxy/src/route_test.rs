@@ -16,6 +16,7 @@ fn matcher(path: PathMatch) -> Matcher {
         headers: vec![],
         query: vec![],
         methods: vec![],
+        within: vec![],
     }
 }
 
@@ -266,4 +267,20 @@ fn first_matching_route_wins() {
         .map(|(i, _)| i),
         None
     );
+}
+
+#[test]
+fn within_guards_must_hold_too() {
+    let mut m = matcher(PathMatch::Regex(
+        Pattern::new("/echo|/foxtrot.*|/.*", true).unwrap(),
+    ));
+    assert!(req("/foxtrot").matches(&m));
+    m.within = vec![prefix("/echo", true)];
+    assert!(req("/echo").matches(&m));
+    assert!(!req("/foxtrot").matches(&m));
+    assert!(!req("/").matches(&m));
+    assert!(req("/echo/anything").matches(&m));
+    m.within.push(prefix("/echo/a", true));
+    assert!(!req("/echo/b").matches(&m));
+    assert!(req("/echo/a").matches(&m));
 }

@@ -262,6 +262,9 @@ fn stamp(resource: &mut Resource, revision: Revision, generation: i64) {
     let metadata = resource.metadata_mut();
     metadata.resource_version = Some(revision.as_resource_version());
     metadata.generation = Some(generation);
+    // Files have no creation time the gateway can vouch for (anyone editing the directory
+    // could backdate one): virtual services tie on namespace and name here.
+    metadata.creation_timestamp = None;
 }
 
 impl DirState {

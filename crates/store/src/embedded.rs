@@ -14,7 +14,10 @@ use lockgate_api::{Kind, Resource, ResourceKey, Settings};
 use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::event_log::EventLog;
-use crate::record::{decode, encode, next_generation, same_content, set_status, status_of};
+use crate::record::{
+    decode, encode, next_generation, rfc3339_utc, same_content, set_status, stamp_creation,
+    status_of,
+};
 use crate::{
     Listing, PutOutcome, PutResult, Revision, SourceProblem, Store, StoreError, StoreKind, Watch,
     WatchEvent,
@@ -116,6 +119,7 @@ fn initialise(db: &Database) -> Result<Revision, StoreError> {
             let meta_of = settings.metadata_mut();
             meta_of.resource_version = Some(revision.as_resource_version());
             meta_of.generation = Some(1);
+            meta_of.creation_timestamp = Some(rfc3339_utc(std::time::SystemTime::now()));
             let key = storage_key(&settings.key());
             resources
                 .insert(key.as_str(), encode(&settings).as_slice())
@@ -197,6 +201,7 @@ impl Inner {
             }
             let revision = read_revision(&meta)?.next();
             let generation = next_generation(existing.as_ref(), &resource);
+            stamp_creation(&mut resource, existing.as_ref());
             let metadata = resource.metadata_mut();
             metadata.resource_version = Some(revision.as_resource_version());
             metadata.generation = Some(generation);

@@ -29,7 +29,9 @@ use lockgate_api::{Kind, Resource, ResourceKey, Undecodable};
 pub use dir::{DirStore, DirStoreOptions};
 pub use embedded::EmbeddedStore;
 pub use event_log::Watch;
-pub use record::{next_generation, same_content, set_status, status_of};
+pub use record::{
+    next_generation, rfc3339_utc, same_content, set_status, stamp_creation, status_of,
+};
 
 /// A point in the store's history. Every stored write moves it forward by one.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -50,6 +50,48 @@ pub fn next_generation(old: Option<&Resource>, new: &Resource) -> i64 {
     }
 }
 
+/// `time` as RFC 3339 in UTC with microseconds (`2026-12-01T23:16:28.123456Z`): a fixed width,
+/// so that stored creation times also sort as text.
+pub fn rfc3339_utc(time: std::time::SystemTime) -> String {
+    let since = time
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since.as_secs();
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60,
+        since.subsec_micros()
+    )
+}
+
+/// The proleptic Gregorian date of `days` since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Sets the store-owned creation time on `resource` before it is written over `existing`:
+/// the existing one's on every update, now on create. Whatever the client sent is ignored, so
+/// that nobody can backdate a resource to win a domain.
+pub fn stamp_creation(resource: &mut Resource, existing: Option<&Resource>) {
+    resource.metadata_mut().creation_timestamp = match existing {
+        Some(existing) => existing.metadata().creation_timestamp.clone(),
+        None => Some(rfc3339_utc(std::time::SystemTime::now())),
+    };
+}
+
 pub(crate) fn encode(resource: &Resource) -> Vec<u8> {
     let record = json!({
         "object": resource.to_json(),
@@ -82,3 +124,7 @@ pub(crate) fn decode(key: &str, bytes: &[u8]) -> Result<Resource, StoreError> {
         Err(err) => Err(corrupt(err.to_string())),
     }
 }
+
+#[cfg(test)]
+#[path = "record_test.rs"]
+mod tests;

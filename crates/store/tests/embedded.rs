@@ -259,3 +259,27 @@ async fn blobs_survive_a_restart_and_a_second_process_is_refused() {
         Some(b"{\"a\":1}".to_vec())
     );
 }
+
+#[tokio::test]
+async fn creation_time_is_the_stores_and_survives_updates_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let created_at = |r: &lockgate_api::Resource| r.metadata().creation_timestamp.clone();
+    let mut backdated = upstream("echo", 1000);
+    backdated.metadata_mut().creation_timestamp = Some("1970-01-01T00:00:00Z".into());
+    let created = store.put(backdated, None).await.unwrap().resource;
+    let stamp = created_at(&created).expect("the store sets a creation time");
+    assert_ne!(stamp, "1970-01-01T00:00:00Z", "the client's value is ignored");
+    assert!(stamp.ends_with('Z') && stamp.len() == "2026-12-01T23:16:28.123456Z".len());
+
+    let mut changed = upstream("echo", 2000);
+    changed.metadata_mut().creation_timestamp = Some("1970-01-01T00:00:00Z".into());
+    let updated = store.put(changed, None).await.unwrap().resource;
+    assert_eq!(created_at(&updated).as_ref(), Some(&stamp));
+    drop(store);
+    let store = open(&dir);
+    let stored = store.get(&key("echo")).await.unwrap().unwrap();
+    assert_eq!(created_at(&stored).as_ref(), Some(&stamp));
+    // And clients see it, as in `get -o yaml`.
+    assert_eq!(stored.to_json()["metadata"]["creationTimestamp"], json!(stamp));
+}

@@ -6,7 +6,11 @@
 //! two tables share a weight, routes picked by a selector are always sorted, so that one team's
 //! new table never reorders another team's routes. A child route must stay inside its
 //! parent (prefix, headers, query parameters, methods); one that does not is dropped with a
-//! warning on its own table while its siblings stay. A cycle is an error naming the whole chain.
+//! warning on its own table while its siblings stay, and every child is compiled with its
+//! parents' conditions (`guard`), so that one that writes a regex reaching further is served
+//! only inside. Delegation across namespaces is allowed only as Settings and the target's
+//! `acceptDelegationFrom` say (`select`); a refusal is a warning on the delegating resource
+//! only. A cycle is an error naming the whole chain.
 //! Every problem is recorded on the resource that owns it, and remembered so that the virtual
 //! service it reaches can report it too.
 
@@ -18,7 +22,10 @@ use lockgate_compiled as compiled;
 
 use crate::Reports;
 use crate::destination::{self, ClusterInterner, DraftAction};
+use crate::guard::{self, Narrowed};
 use crate::matcher::{self, PathSpec};
+
+mod select;
 
 /// A compiled route whose destinations are not yet numbered.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +39,9 @@ pub(crate) struct DraftRoute {
 /// What a delegating route hands down to its children.
 struct Parent {
     matcher: api::Matcher,
+    /// The delegating route's compiled matcher, itself narrowed to its own parents: every
+    /// child is narrowed to it (see `guard`).
+    guard: compiled::Matcher,
     inherit_matchers: bool,
     inherit_path: bool,
     options: Option<api::RouteOptions>,
@@ -184,14 +194,15 @@ impl<'a> Walker<'a> {
                 route.redirect_action.is_some(),
                 route.delegate_action.is_some(),
             ];
+            let guard = parent.map(|p| &p.guard);
             if actions.iter().filter(|a| **a).count() > 1 {
                 self.error(owner, format!("{field}: set only one of routeAction, directResponseAction, redirectAction and delegateAction"));
-                self.push_invalid(&matchers, &field, no_matchers, owner, &origin, out);
+                self.push_invalid(&matchers, &field, no_matchers, owner, &origin, guard, out);
                 continue;
             }
             if let Some(delegate) = &route.delegate_action {
                 self.delegate(
-                    route, delegate, &matchers, options, owner, &field, chain, &origin, out,
+                    route, delegate, &matchers, options, owner, &field, chain, &origin, guard, out,
                 );
                 continue;
             }
@@ -216,6 +227,10 @@ impl<'a> Walker<'a> {
                         continue;
                     }
                 };
+                let Some(compiled_matcher) = self.narrow(compiled_matcher, guard, owner, &at)
+                else {
+                    continue;
+                };
                 let (action, options) = match destination::compile_options(
                     options.as_ref(),
                     &compiled_matcher.path,
@@ -237,8 +252,47 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// `compiled` narrowed to the delegating parent's `guard` (nothing to do at the top): a
+    /// child that cannot be proven inside is warned about and served guarded; one whose
+    /// methods can never match under the parent is dropped with a warning.
+    fn narrow(
+        &mut self,
+        mut compiled: compiled::Matcher,
+        guard: Option<&compiled::Matcher>,
+        owner: &ResourceKey,
+        at: &str,
+    ) -> Option<compiled::Matcher> {
+        let Some(guard) = guard else {
+            return Some(compiled);
+        };
+        match guard::narrow(&mut compiled, guard) {
+            Ok(Narrowed::Inside) => {}
+            Ok(Narrowed::Guarded(added)) => {
+                let what = describe_path(&compiled.path);
+                let parents: Vec<String> = added.iter().map(describe_path).collect();
+                self.warning(
+                    owner,
+                    format!(
+                        "{at}: {what} is not provably inside the parent route's {}: it is served only where the parent route matches",
+                        parents.join(" and ")
+                    ),
+                );
+            }
+            Err((child, parent)) => {
+                self.warning(
+                    owner,
+                    format!("{at}: route dropped: its methods {child:?} and the parent route's methods {parent:?} have none in common"),
+                );
+                return None;
+            }
+        }
+        Some(compiled)
+    }
+
     /// Invalid routes at the place of `matchers`, so that `replaceInvalidRoutes` can answer for
-    /// them; matchers that do not compile are reported and left out.
+    /// them; matchers that do not compile are reported and left out. Under a parent they are
+    /// narrowed like valid routes, so that an invalid child never answers outside its parent.
+    #[allow(clippy::too_many_arguments)]
     fn push_invalid(
         &mut self,
         matchers: &[(usize, Cow<'_, api::Matcher>)],
@@ -246,16 +300,22 @@ impl<'a> Walker<'a> {
         no_matchers: bool,
         owner: &ResourceKey,
         origin: &str,
+        guard: Option<&compiled::Matcher>,
         out: &mut Vec<DraftRoute>,
     ) {
         for (j, m) in matchers {
-            match matcher::compile(m, &matcher_field(field, *j, no_matchers)) {
-                Ok(c) => out.push(DraftRoute {
-                    origin: origin.to_string(),
-                    matcher: c,
-                    action: DraftAction::Invalid,
-                    options: compiled::RouteOptions::default(),
-                }),
+            let at = matcher_field(field, *j, no_matchers);
+            match matcher::compile(m, &at) {
+                Ok(c) => {
+                    if let Some(c) = self.narrow(c, guard, owner, &at) {
+                        out.push(DraftRoute {
+                            origin: origin.to_string(),
+                            matcher: c,
+                            action: DraftAction::Invalid,
+                            options: compiled::RouteOptions::default(),
+                        });
+                    }
+                }
                 Err(e) => self.error(owner, e),
             }
         }
@@ -272,6 +332,7 @@ impl<'a> Walker<'a> {
         field: &str,
         chain: &mut Vec<ResourceKey>,
         origin: &str,
+        outer: Option<&compiled::Matcher>,
         out: &mut Vec<DraftRoute>,
     ) {
         let no_matchers = route.matchers.is_empty();
@@ -281,25 +342,33 @@ impl<'a> Walker<'a> {
             }
             _ => {
                 self.error(owner, format!("{field}.matchers: a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
-                self.push_invalid(matchers, field, no_matchers, owner, origin, out);
+                self.push_invalid(matchers, field, no_matchers, owner, origin, outer, out);
                 return;
             }
         };
         // The delegating matcher must itself be valid before children are checked against it.
-        if let Err(e) = matcher::compile(&delegating, &matcher_field(field, 0, no_matchers)) {
-            self.error(owner, e);
+        let at = matcher_field(field, 0, no_matchers);
+        let guard = match matcher::compile(&delegating, &at) {
+            Ok(compiled) => compiled,
+            Err(e) => {
+                self.error(owner, e);
+                return;
+            }
+        };
+        let Some(guard) = self.narrow(guard, outer, owner, &at) else {
             return;
-        }
+        };
         let tables = match self.select(delegate, owner, field) {
             Ok(tables) => tables,
             Err(e) => {
                 self.error(owner, e);
-                self.push_invalid(matchers, field, no_matchers, owner, origin, out);
+                self.push_invalid(matchers, field, no_matchers, owner, origin, outer, out);
                 return;
             }
         };
         let parent = Parent {
             matcher: delegating,
+            guard,
             inherit_matchers: route.inheritable_matchers.unwrap_or(false),
             inherit_path: route.inheritable_path_matchers.unwrap_or(false),
             options,
@@ -325,7 +394,15 @@ impl<'a> Walker<'a> {
                             names.join(" -> ")
                         ),
                     );
-                    self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
+                    self.push_invalid(
+                        matchers,
+                        field,
+                        no_matchers,
+                        owner,
+                        origin,
+                        outer,
+                        &mut merged,
+                    );
                     continue;
                 }
                 match table {
@@ -341,7 +418,15 @@ impl<'a> Walker<'a> {
                         for e in errors {
                             self.sub_problems.push((key.clone(), e, true));
                         }
-                        self.push_invalid(matchers, field, no_matchers, owner, origin, &mut merged);
+                        self.push_invalid(
+                            matchers,
+                            field,
+                            no_matchers,
+                            owner,
+                            origin,
+                            outer,
+                            &mut merged,
+                        );
                     }
                     Table::Decoded(t) => {
                         self.visited.insert(key.clone());
@@ -369,74 +454,6 @@ impl<'a> Walker<'a> {
             out.extend(merged);
         }
     }
-
-    /// The route tables a delegate action names, in a stable order (namespace, name).
-    fn select(
-        &mut self,
-        delegate: &api::DelegateAction,
-        owner: &ResourceKey,
-        field: &str,
-    ) -> Result<Vec<Table<'a>>, String> {
-        let at = format!("{field}.delegateAction");
-        let legacy_ref = delegate.name.as_ref().map(|name| api::ResourceRef {
-            name: name.clone(),
-            namespace: delegate.namespace.clone().unwrap_or_default(),
-        });
-        let reference = match (&delegate.reference, legacy_ref, &delegate.selector) {
-            (Some(r), None, None) => Some(r.clone()),
-            (None, Some(r), None) => Some(r),
-            (None, None, Some(_)) => None,
-            (None, None, None) => return Err(format!("{at}: set ref or selector")),
-            _ => return Err(format!("{at}: set only one of ref and selector")),
-        };
-        if let Some(r) = reference {
-            let namespace = r.namespace_or(&owner.namespace).to_string();
-            let key = ResourceKey::new(Kind::RouteTable, &namespace, &r.name);
-            if let Some(t) = self
-                .snapshot
-                .route_tables
-                .get(&(namespace.clone(), r.name.clone()))
-            {
-                return Ok(vec![Table::Decoded(t)]);
-            }
-            if self.snapshot.undecodable.contains_key(&key) {
-                return Ok(vec![Table::Undecodable(key)]);
-            }
-            return Err(format!(
-                "{at}.ref: route table {namespace}.{} not found",
-                r.name
-            ));
-        }
-        let Some(selector) = &delegate.selector else {
-            return Ok(Vec::new());
-        };
-        let labels = selector.label_selector();
-        if let Some((f, reason)) = labels.problems().into_iter().next() {
-            return Err(format!("{at}.selector.{f}: {reason}"));
-        }
-        let namespaces: Vec<&str> = if selector.namespaces.is_empty() {
-            vec![owner.namespace.as_str()]
-        } else {
-            selector.namespaces.iter().map(String::as_str).collect()
-        };
-        let wanted = |ns: &str| namespaces.iter().any(|n| *n == "*" || *n == ns);
-        let mut tables: Vec<Table<'a>> = Vec::new();
-        for ((ns, _), t) in &self.snapshot.route_tables {
-            if wanted(ns) && labels.matches(&t.metadata.labels) {
-                tables.push(Table::Decoded(t));
-            }
-        }
-        for (key, u) in &self.snapshot.undecodable {
-            if key.kind == Kind::RouteTable && wanted(&key.namespace) && labels.matches(&u.labels) {
-                tables.push(Table::Undecodable(key.clone()));
-            }
-        }
-        tables.sort_by_key(|t| t.key());
-        if tables.is_empty() {
-            self.warning(owner, format!("{at}.selector: matches no route tables"));
-        }
-        Ok(tables)
-    }
 }
 
 fn matcher_field(field: &str, j: usize, no_matchers: bool) -> String {
@@ -457,4 +474,13 @@ fn merge_order(m: &compiled::Matcher) -> (std::cmp::Reverse<usize>, u8, std::cmp
         compiled::PathMatch::Prefix { value, .. } => (2, value.len()),
     };
     (Reverse(m.methods.len()), rank, Reverse(len))
+}
+
+/// A parent's path condition as a message names it: `prefix "/echo"`.
+fn describe_path(path: &compiled::PathMatch) -> String {
+    match path {
+        compiled::PathMatch::Prefix { value, .. } => format!("prefix {value:?}"),
+        compiled::PathMatch::Exact { value, .. } => format!("exact path {value:?}"),
+        compiled::PathMatch::Regex(p) => format!("regex {:?}", p.as_str()),
+    }
 }

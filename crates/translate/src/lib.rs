@@ -3,12 +3,14 @@
 //!
 //! Nothing here does I/O, reads a clock or keeps global state, so every rule is unit- and
 //! property-tested. The modules follow the concerns: `matcher` compiles and checks one route's
-//! conditions, `delegation` flattens route tables into their virtual services, `destination`
+//! conditions, `guard` keeps a delegated route inside its parents whatever it writes,
+//! `delegation` flattens route tables into their virtual services, `destination`
 //! resolves upstreams to clusters, `virtual_service` compiles a domain, and `policy` decides
 //! what is served when something is invalid.
 
 mod delegation;
 mod destination;
+mod guard;
 mod matcher;
 mod policy;
 mod report;

@@ -102,6 +102,7 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
         headers,
         query,
         methods,
+        within: Vec::new(),
     })
 }
 
@@ -189,12 +190,18 @@ pub(crate) fn inherit(
     out
 }
 
-/// Why `child` does not fit under `parent` (a delegating prefix matcher), if it does not: its
-/// path must start with the parent's prefix and it must carry the parent's headers, query
+/// Why `child` does not fit under `parent` (a delegating prefix matcher), if it does not: a
+/// prefix or exact path must start with the parent's prefix (a regex is checked by `guard`
+/// instead) and it must carry the parent's headers, query
 /// parameters and methods, so that delegation can only narrow what the parent matches.
 pub(crate) fn misfit(parent: &api::Matcher, child: &api::Matcher) -> Option<String> {
     let prefix = parent.prefix.as_deref().unwrap_or("/");
     let child_path = PathSpec::of(child).ok()?;
+    if matches!(child_path, PathSpec::Regex(_)) {
+        // Whether a regex stays inside is proven on the compiled matcher (`guard`), and one
+        // that may not is served guarded rather than dropped.
+        return misfit_conditions(parent, child);
+    }
     let parent_insensitive = parent.case_sensitive == Some(false);
     let starts = if parent_insensitive {
         child_path
@@ -209,14 +216,18 @@ pub(crate) fn misfit(parent: &api::Matcher, child: &api::Matcher) -> Option<Stri
     if !starts || widens_case {
         let kind = match child_path {
             PathSpec::Prefix(_) => "prefix",
-            PathSpec::Exact(_) => "exact path",
-            PathSpec::Regex(_) => "regex",
+            PathSpec::Exact(_) | PathSpec::Regex(_) => "exact path",
         };
         return Some(format!(
             "{kind} {:?} does not start with the parent route's prefix {prefix:?}",
             child_path.text()
         ));
     }
+    misfit_conditions(parent, child)
+}
+
+/// The header, query parameter and method part of [`misfit`].
+fn misfit_conditions(parent: &api::Matcher, child: &api::Matcher) -> Option<String> {
     if let Some(h) = parent.headers.iter().find(|h| !child.headers.contains(h)) {
         return Some(format!(
             "it does not carry the parent route's header matcher {:?}",

@@ -43,7 +43,7 @@ enum Mode {
 pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
     let mut reports = Reports::default();
     let mut clusters = ClusterInterner::default();
-    let mut hosts = translate_hosts(snapshot, &mut reports, &mut clusters);
+    let mut hosts = translate_hosts(snapshot, &mut reports, &mut clusters, &previous.served);
     let policy = &snapshot.settings.spec.gloo.invalid_config_policy;
     let state_last_valid = remember_last_valid(snapshot, &reports, previous);
 
@@ -61,7 +61,12 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
             // The substituted snapshot's own reports are not the truth about today's resources;
             // only its routes are used.
             clusters = ClusterInterner::default();
-            hosts = translate_hosts(&substituted.0, &mut Reports::default(), &mut clusters);
+            hosts = translate_hosts(
+                &substituted.0,
+                &mut Reports::default(),
+                &mut clusters,
+                &previous.served,
+            );
         }
         Mode::ReplaceInvalid
     } else if policy.replace_invalid_routes() {

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate_api::{Kind, ResourceKey, Snapshot};
+use lockgate_compiled::CompiledConfig;
 
 use crate::Reports;
 use crate::delegation::{DraftRoute, Walker};
@@ -27,6 +28,7 @@ pub(crate) fn translate_hosts(
     snapshot: &Snapshot,
     reports: &mut Reports,
     clusters: &mut ClusterInterner,
+    served: &CompiledConfig,
 ) -> Vec<DraftHost> {
     for key in snapshot.route_tables.keys() {
         reports.touch(&ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
@@ -38,7 +40,8 @@ pub(crate) fn translate_hosts(
     }
     check_settings(snapshot, reports);
     destination::check_upstreams_and_endpoints(snapshot, reports);
-    let domain_errors = domain_problems(snapshot);
+    let domain_errors = domain_problems(snapshot, served);
+    let gateway = &snapshot.settings.spec.gateway;
 
     let mut hosts = Vec::with_capacity(snapshot.virtual_services.len());
     let mut reached = BTreeSet::new();
@@ -49,6 +52,11 @@ pub(crate) fn translate_hosts(
             &vs.metadata.name,
         );
         reports.touch(&key);
+        if !gateway.allows_virtual_services_in(&key.namespace) {
+            // Not served and not walked: it claims no domain and reaches no route table.
+            reports.error(&key, namespace_refused(snapshot, &key.namespace));
+            continue;
+        }
         let own_domain_errors = domain_errors.get(&key).cloned().unwrap_or_default();
         for e in &own_domain_errors {
             reports.error(&key, e.clone());
@@ -83,11 +91,9 @@ pub(crate) fn translate_hosts(
     }
     // A virtual service that exists but does not decode (a typo in a watched file) has nothing
     // to serve from this generation: it stands as a host whose every policy keeps what it had.
-    for key in snapshot
-        .undecodable
-        .keys()
-        .filter(|k| k.kind == Kind::VirtualService)
-    {
+    for key in snapshot.undecodable.keys().filter(|k| {
+        k.kind == Kind::VirtualService && gateway.allows_virtual_services_in(&k.namespace)
+    }) {
         hosts.push(DraftHost {
             key: key.clone(),
             domains: Vec::new(),
@@ -119,16 +125,33 @@ fn domains_of(vs: &lockgate_api::VirtualService) -> Vec<String> {
     }
 }
 
-/// Invalid domains, and domains claimed by more than one virtual service (an error on each).
-fn domain_problems(snapshot: &Snapshot) -> BTreeMap<ResourceKey, Vec<String>> {
+/// Invalid domains, and domains claimed by more than one virtual service. A claimed domain
+/// stays with its holder: the virtual service that served it in the previously served
+/// configuration, else the oldest by `metadata.creationTimestamp`, then namespace, then name
+/// (the Gateway API's tie-break). Only the others get the error, naming the holder, so that a
+/// newcomer can never take a domain away or freeze the virtual service that has it.
+fn domain_problems(
+    snapshot: &Snapshot,
+    served: &CompiledConfig,
+) -> BTreeMap<ResourceKey, Vec<String>> {
+    let gateway = &snapshot.settings.spec.gateway;
     let mut problems: BTreeMap<ResourceKey, Vec<String>> = BTreeMap::new();
-    let mut claims: BTreeMap<String, Vec<ResourceKey>> = BTreeMap::new();
-    for vs in snapshot.virtual_services.values() {
+    let mut claims: BTreeMap<String, Vec<(ResourceKey, Option<CreatedAt>)>> = BTreeMap::new();
+    for vs in snapshot
+        .virtual_services
+        .values()
+        .filter(|vs| gateway.allows_virtual_services_in(&vs.metadata.namespace))
+    {
         let key = ResourceKey::new(
             Kind::VirtualService,
             &vs.metadata.namespace,
             &vs.metadata.name,
         );
+        let created = vs
+            .metadata
+            .creation_timestamp
+            .as_deref()
+            .and_then(CreatedAt::parse);
         for (i, domain) in domains_of(vs).into_iter().enumerate() {
             if let Some(reason) = domain_problem(&domain) {
                 problems
@@ -137,8 +160,8 @@ fn domain_problems(snapshot: &Snapshot) -> BTreeMap<ResourceKey, Vec<String>> {
                     .push(format!("spec.virtualHost.domains[{i}]: {reason}"));
             }
             let owners = claims.entry(domain).or_default();
-            if !owners.contains(&key) {
-                owners.push(key.clone());
+            if !owners.iter().any(|(k, _)| *k == key) {
+                owners.push((key.clone(), created.clone()));
             }
         }
     }
@@ -146,19 +169,69 @@ fn domain_problems(snapshot: &Snapshot) -> BTreeMap<ResourceKey, Vec<String>> {
         if owners.len() < 2 {
             continue;
         }
-        for owner in &owners {
-            let others: Vec<String> = owners
+        let held_before = |key: &ResourceKey| {
+            let name = key.qualified_name();
+            served
+                .virtual_hosts
                 .iter()
-                .filter(|o| *o != owner)
-                .map(|o| o.qualified_name())
-                .collect();
+                .any(|v| v.name == name && v.domains.contains(&domain))
+        };
+        let holder = owners
+            .iter()
+            .find(|(key, _)| held_before(key))
+            .or_else(|| {
+                // Unknown creation times sort last: they cannot prove being first.
+                owners
+                    .iter()
+                    .min_by(|a, b| (a.1.is_none(), &a.1, &a.0).cmp(&(b.1.is_none(), &b.1, &b.0)))
+            })
+            .map(|(key, _)| key.clone());
+        let Some(holder) = holder else {
+            continue;
+        };
+        let reason = if held_before(&holder) {
+            "which served it first"
+        } else {
+            "the oldest claimant by metadata.creationTimestamp, then namespace and name"
+        };
+        for (owner, _) in owners.iter().filter(|(k, _)| *k != holder) {
             problems.entry(owner.clone()).or_default().push(format!(
-                "domain conflict: domain {domain:?} is also claimed by virtual service {}",
-                others.join(", ")
+                "domain conflict: domain {domain:?} is held by virtual service {}, {reason}",
+                holder.qualified_name()
             ));
         }
     }
     problems
+}
+
+/// A creation time in the store's form, `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, comparable in time
+/// order; any other form is unknown (it cannot be trusted to say who came first).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct CreatedAt {
+    seconds: String,
+    nanos: u32,
+}
+
+impl CreatedAt {
+    fn parse(text: &str) -> Option<CreatedAt> {
+        let body = text.strip_suffix('Z')?;
+        let (seconds, fraction) = body.split_once('.').unwrap_or((body, ""));
+        let shape = seconds.len() == 19
+            && seconds.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                10 => b == b'T',
+                13 | 16 => b == b':',
+                _ => b.is_ascii_digit(),
+            });
+        if !shape || fraction.len() > 9 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let nanos = format!("{fraction:0<9}").parse().ok()?;
+        Some(CreatedAt {
+            seconds: seconds.to_string(),
+            nanos,
+        })
+    }
 }
 
 fn domain_problem(domain: &str) -> Option<String> {
@@ -191,6 +264,14 @@ fn domain_problem(domain: &str) -> Option<String> {
             "{domain:?} is not a domain: use host names like \"example.com\", \"*.example.com\" or \"*\""
         ))
     }
+}
+
+/// Why a VirtualService in `namespace` is not served, naming the Settings field that decides.
+fn namespace_refused(snapshot: &Snapshot, namespace: &str) -> String {
+    format!(
+        "metadata.namespace: virtual services in namespace {namespace:?} are not served: Settings gloo-system.default spec.gateway.virtualServiceNamespaces is {:?}; add {namespace:?} there to allow them",
+        snapshot.settings.spec.gateway.virtual_service_namespaces()
+    )
 }
 
 fn check_settings(snapshot: &Snapshot, reports: &mut Reports) {

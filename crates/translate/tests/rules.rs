@@ -558,7 +558,7 @@ spec: {virtualHost: {domains: [b.example.com], routes: [{matchers: [{prefix: /}]
 }
 
 #[test]
-fn domain_conflicts_are_errors_on_both() {
+fn domain_conflicts_reject_only_the_newcomer() {
     let yaml = r#"
 apiVersion: gateway.solo.io/v1
 kind: VirtualService
@@ -571,19 +571,22 @@ metadata: {name: two, namespace: gloo-system}
 spec: {virtualHost: {domains: [Example.com, 'bad domain'], routes: []}}
 "#;
     let out = run(yaml);
-    assert_eq!(
-        reasons(&out, &vs("gloo-system.one")),
-        [
-            "domain conflict: domain \"example.com\" is also claimed by virtual service gloo-system.two"
-        ]
-    );
+    // No creation times (as from the directory store): namespace and name decide.
+    assert_eq!(reasons(&out, &vs("gloo-system.one")), Vec::<String>::new());
     let two = reasons(&out, &vs("gloo-system.two"));
     assert!(
         two.iter()
             .any(|r| r.starts_with("spec.virtualHost.domains[1]: \"bad domain\" is not a domain")),
         "{two:?}"
     );
-    assert!(out.config.virtual_hosts.is_empty());
+    assert!(two.contains(&"domain conflict: domain \"example.com\" is held by virtual service gloo-system.one, the oldest claimant by metadata.creationTimestamp, then namespace and name".to_string()), "{two:?}");
+    let served: Vec<&str> = out
+        .config
+        .virtual_hosts
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    assert_eq!(served, ["gloo-system.one"]);
 }
 
 #[test]

@@ -221,6 +221,7 @@ pub fn prefix(value: &str) -> Matcher {
         headers: vec![],
         query: vec![],
         methods: vec![],
+        within: vec![],
     }
 }
 
