@@ -195,7 +195,18 @@ fn names_are_dns_subdomains_and_namespaces_dns_labels() {
             "{good}: {decoded:?}"
         );
     }
-    for bad in ["a..b", "a.-b", "a-.b", ".a", "a.", "A", "a_b", "a b", &"a".repeat(64), &format!("{longest}a")] {
+    for bad in [
+        "a..b",
+        "a.-b",
+        "a-.b",
+        ".a",
+        "a.",
+        "A",
+        "a_b",
+        "a b",
+        &"a".repeat(64),
+        &format!("{longest}a"),
+    ] {
         let err = one(&doc("n", bad)).unwrap_err();
         assert_eq!(err.path, "metadata.name", "{bad}");
         assert_eq!(err.resource.as_ref().unwrap().kind, Kind::Upstream);

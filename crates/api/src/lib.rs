@@ -23,8 +23,8 @@ pub use decode::{
     DecodeError, Document, Skipped, decode_documents, decode_documents_with, decode_value,
     decode_value_with,
 };
-pub use limits::Limits;
 pub use duration::Duration;
+pub use limits::Limits;
 pub use meta::{Kind, ObjectMeta, ResourceKey, ResourceRef, name_problem, namespace_problem};
 pub use route::{
     DelegateAction, DelegateSelector, Destination, DirectResponseAction, HeaderManipulation,

@@ -44,9 +44,15 @@ impl Default for Limits {
 pub(crate) enum ScanProblem {
     TooLarge(String),
     /// `document` is 1-based, like [`crate::DecodeError::document`].
-    TooDeep { document: usize, message: String },
+    TooDeep {
+        document: usize,
+        message: String,
+    },
     /// Not YAML to the pre-scan; `message` says where.
-    Syntax { document: usize, message: String },
+    Syntax {
+        document: usize,
+        message: String,
+    },
 }
 
 impl Limits {

@@ -54,7 +54,10 @@ fn the_depth_limit_is_exact_and_ignores_brackets_in_strings_and_comments() {
 
 #[test]
 fn real_resources_are_far_below_the_limits() {
-    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed/two-phased-canary");
+    let seed = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/seed/two-phased-canary"
+    );
     for entry in std::fs::read_dir(seed).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {
@@ -98,7 +101,11 @@ fn texts_over_the_size_limit_are_refused_whole() {
 fn a_large_text_the_pre_scan_cannot_read_is_refused_without_the_decoder() {
     let text = format!("{}: [unclosed\n", "a".repeat(UNSCANNED));
     let err = refused(&text);
-    assert!(err.message.starts_with("not valid YAML: "), "{}", err.message);
+    assert!(
+        err.message.starts_with("not valid YAML: "),
+        "{}",
+        err.message
+    );
 }
 const UNSCANNED: usize = 20 * 1024;
 
@@ -118,7 +125,10 @@ fn routes_per_resource_are_bounded() {
     assert!(decode_documents_with(&table(3), &limits)[0].is_ok());
     let all = decode_documents_with(&table(4), &limits);
     let err = all[0].as_ref().unwrap_err();
-    assert_eq!(err.to_string(), "RouteTable team.rt: spec.routes: 4 routes: more than the limit of 3 routes per resource (split them into route tables with delegateAction)");
+    assert_eq!(
+        err.to_string(),
+        "RouteTable team.rt: spec.routes: 4 routes: more than the limit of 3 routes per resource (split them into route tables with delegateAction)"
+    );
     let vs = "apiVersion: gateway.solo.io/v1\nkind: VirtualService\nmetadata: {name: vs, namespace: team}\nspec: {virtualHost: {domains: [a], routes: [{matchers: [{prefix: /}], directResponseAction: {status: 200}}, {matchers: [{prefix: /b}], directResponseAction: {status: 200}}]}}\n";
     let one = Limits {
         max_routes: 1,
@@ -136,7 +146,11 @@ fn json_bodies_refuse_duplicate_keys_with_resource_and_path() {
     let err = parse_json(body, &Limits::default()).unwrap_err();
     assert_eq!(err.resource.unwrap().to_string(), "Endpoint n.e");
     assert_eq!(err.path, "spec.port");
-    assert!(err.message.starts_with("duplicate key `port`"), "{}", err.message);
+    assert!(
+        err.message.starts_with("duplicate key `port`"),
+        "{}",
+        err.message
+    );
     let nested = br#"{"spec":{"routes":[{"matchers":[{"prefix":"/a","prefix":"/b"}]}]}}"#;
     let err = parse_json(nested, &Limits::default()).unwrap_err();
     assert_eq!(err.resource, None);
@@ -153,7 +167,15 @@ fn json_bodies_are_bounded_in_depth_and_syntax_errors_say_so() {
     // serde_json's own recursion limit stops deeper bodies early, in linear time.
     let huge = "[".repeat(200_000);
     let err = parse_json(huge.as_bytes(), &Limits::default()).unwrap_err();
-    assert!(err.message.starts_with("not valid JSON: "), "{}", err.message);
+    assert!(
+        err.message.starts_with("not valid JSON: "),
+        "{}",
+        err.message
+    );
     let err = parse_json(b"{} x", &Limits::default()).unwrap_err();
-    assert!(err.message.starts_with("not valid JSON: trailing"), "{}", err.message);
+    assert!(
+        err.message.starts_with("not valid JSON: trailing"),
+        "{}",
+        err.message
+    );
 }

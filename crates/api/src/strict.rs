@@ -181,4 +181,3 @@ impl<'de> serde::de::Visitor<'de> for StrictVisitor {
         Ok(Value::Object(out))
     }
 }
-
