@@ -27,6 +27,8 @@
 
 mod body;
 mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod headers;
 mod path;
