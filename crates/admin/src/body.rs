@@ -1,8 +1,10 @@
 //! Request bodies: one resource as JSON or YAML, and JSON merge patches (RFC 7386).
 
-use axum::http::HeaderMap;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
-use lockgate_api::{DecodeError, Document, Resource, decode_documents, decode_value};
+use axum::http::{HeaderMap, StatusCode};
+use lockgate_api::{DecodeError, Document, Limits, Resource, decode_documents_with, decode_value};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -49,12 +51,54 @@ fn one_resource(document: Result<Document, DecodeError>) -> Result<Resource, Api
     }
 }
 
+/// A request body of at most the admin API's limit ([`body_limit`]); a larger one is refused
+/// with 413 and a `Status`, like every other error.
+pub(crate) struct Body(pub(crate) Bytes);
+
+/// The largest body: the decoder's size limit, so that what the API accepts it can decode.
+pub(crate) fn body_limit() -> usize {
+    Limits::default().max_bytes
+}
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state)
+            .await
+            .map(Body)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::too_large(format!(
+                        "the body is larger than the limit of {} bytes",
+                        body_limit()
+                    ))
+                } else {
+                    ApiError::bad_request(format!(
+                        "cannot read the body: {}",
+                        rejection.body_text()
+                    ))
+                }
+            })
+    }
+}
+
+/// Runs a decoding on tokio's blocking pool: the admin API shares one thread with the
+/// controller, and a large body must not hold up `/healthz` or anyone else's request.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("decoding the body failed: {e}")))?
+}
+
 /// Decodes a PUT body. JSON unless the Content-Type says YAML.
 pub(crate) fn decode_resource(headers: &HeaderMap, body: &[u8]) -> Result<Resource, ApiError> {
     if is_yaml(headers) {
         let text = std::str::from_utf8(body)
             .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8 text: {e}")))?;
-        let mut documents = decode_documents(text);
+        let mut documents = decode_documents_with(text, &Limits::default());
         if documents.len() != 1 {
             return Err(ApiError::bad_request(format!(
                 "the body must hold exactly one resource, not {} documents",
@@ -67,9 +111,9 @@ pub(crate) fn decode_resource(headers: &HeaderMap, body: &[u8]) -> Result<Resour
     one_resource(decode_value(value))
 }
 
+/// A JSON body within the limits, duplicate keys refused (`the body: spec.port: duplicate key`).
 pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))
+    lockgate_api::parse_json(body, &Limits::default()).map_err(decode_failure)
 }
 
 /// Checks that a PATCH body is a JSON merge patch.

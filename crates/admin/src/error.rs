@@ -41,6 +41,14 @@ impl ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "Forbidden", message)
     }
 
+    pub(crate) fn too_large(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            message,
+        )
+    }
+
     pub(crate) fn method_not_allowed(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message)
     }

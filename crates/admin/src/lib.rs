@@ -14,6 +14,7 @@ mod access;
 mod auth;
 mod body;
 mod error;
+mod listener;
 mod ops;
 mod proxy_metrics;
 mod resources;
@@ -33,10 +34,8 @@ use tokio::net::TcpListener;
 
 pub use crate::auth::{AuthFileError, Tokens};
 use crate::error::ApiError;
+pub use crate::listener::{AdminLimits, DEFAULT_HEADER_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
 pub use crate::proxy_metrics::register_proxy;
-
-/// Large route tables are large; beyond this a body is refused with 413.
-const BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The admin API's state.
 pub struct Admin {
@@ -143,7 +142,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
                     .into_response()
             },
         )
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(body::body_limit()));
     if let Some(tokens) = &admin.tokens {
         // Outermost: unknown paths and wrong methods need a token too.
         router = router.layer(from_fn_with_state(Arc::clone(tokens), access::authenticate));
@@ -151,14 +150,23 @@ pub fn router(admin: Arc<Admin>) -> Router {
     router.with_state(admin)
 }
 
-/// Serves the admin API on `listener` until `shutdown` completes, then finishes the requests
-/// in progress.
+/// Serves the admin API on `listener` within the default [`AdminLimits`] until `shutdown`
+/// completes, then finishes the requests in progress.
 pub async fn serve(
     listener: TcpListener,
     admin: Arc<Admin>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(admin))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(listener, admin, AdminLimits::default(), shutdown).await
+}
+
+/// [`serve`] within `limits`: its own connection budget and header timeout (see
+/// `docs/admin-api.md`, "Limits").
+pub async fn serve_with(
+    listener: TcpListener,
+    admin: Arc<Admin>,
+    limits: AdminLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    listener::serve_router(listener, router(admin), limits, shutdown).await
 }

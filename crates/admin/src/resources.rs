@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +14,7 @@ use serde_json::{Value, json};
 use crate::Admin;
 use crate::access::Caller;
 use crate::auth::Verb;
-use crate::body::{decode_merge_patch, decode_resource, merge_patch};
+use crate::body::{Body, decode_merge_patch, decode_resource, merge_patch, off_thread};
 use crate::error::ApiError;
 use crate::write::{Written, object_json};
 
@@ -151,12 +150,12 @@ pub(crate) async fn put_one(
     Query(params): Query<Params>,
     caller: Option<Extension<Caller>>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     admin.ensure_writable()?;
     let key = key_of(path)?;
     let dry_run = dry_run(&params)?;
-    let resource = decode_resource(&headers, &body)?;
+    let resource = off_thread(move || decode_resource(&headers, &body)).await?;
     check_identity(&key, &resource)?;
     let expected = expected_version(&resource);
     let _writing = admin.writes.lock().await;
@@ -183,12 +182,12 @@ pub(crate) async fn patch_one(
     Path(path): ObjectPath,
     Query(params): Query<Params>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     admin.ensure_writable()?;
     let key = key_of(path)?;
     let dry_run = dry_run(&params)?;
-    let patch = decode_merge_patch(&headers, &body)?;
+    let patch = off_thread(move || decode_merge_patch(&headers, &body)).await?;
     // Conditional only when the patch itself names a resourceVersion: the controller's status
     // writes move it, and a merge patch is meant to apply on top of whatever is there.
     let expected = patch
@@ -200,10 +199,13 @@ pub(crate) async fn patch_one(
         return Err(ApiError::not_found(format!("{key} not found")));
     };
     let mut document = existing.to_json();
-    merge_patch(&mut document, &patch);
-    let headers = HeaderMap::new(); // the patched document is JSON
-    let body = serde_json::to_vec(&document).map_err(|e| ApiError::internal(e.to_string()))?;
-    let resource = decode_resource(&headers, &body)?;
+    let resource = off_thread(move || {
+        merge_patch(&mut document, &patch);
+        let headers = HeaderMap::new(); // the patched document is JSON
+        let body = serde_json::to_vec(&document).map_err(|e| ApiError::internal(e.to_string()))?;
+        decode_resource(&headers, &body)
+    })
+    .await?;
     check_identity(&key, &resource)?;
     let written = admin
         .write_put(resource, Some(existing), expected, dry_run)
@@ -215,7 +217,7 @@ pub(crate) async fn delete_one(
     State(admin): State<Arc<Admin>>,
     Path(path): ObjectPath,
     Query(params): Query<Params>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, ApiError> {
     admin.ensure_writable()?;
     let key = key_of(path)?;

@@ -4,11 +4,15 @@
 //! the type, and then decoded through `serde_path_to_error`, which records where in the document
 //! the failure happened. The error names the resource when its metadata could be read.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::limits::{Limits, ScanProblem};
+use crate::meta::{name_problem, namespace_problem};
+use crate::strict::read_strict;
 use crate::{Kind, Resource, ResourceKey};
 
 /// One document of an applied file.
@@ -55,7 +59,7 @@ pub struct DecodeError {
     pub message: String,
     /// The resource's labels, when its metadata could be read: a store that keeps undecodable
     /// resources visible to delegation selectors needs them (see `Snapshot::undecodable`).
-    pub labels: std::collections::BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
 }
 
 impl fmt::Display for DecodeError {
@@ -71,26 +75,63 @@ impl fmt::Display for DecodeError {
     }
 }
 
-/// Decodes every document of a YAML (or JSON) text. Empty documents are ignored; a document that
-/// fails does not stop the others.
+/// Decodes every document of a YAML (or JSON) text within the default [`Limits`]. Empty
+/// documents are ignored; a document that fails does not stop the others.
 pub fn decode_documents(text: &str) -> Vec<Result<Document, DecodeError>> {
+    decode_documents_with(text, &Limits::default())
+}
+
+/// [`decode_documents`] within `limits`. A text too large or too deep is refused whole, before
+/// it is decoded (see [`crate::limits`]).
+pub fn decode_documents_with(text: &str, limits: &Limits) -> Vec<Result<Document, DecodeError>> {
+    let refused = |document: usize, message: String| DecodeError {
+        document,
+        resource: None,
+        path: String::new(),
+        message,
+        labels: Default::default(),
+    };
+    match limits.scan_yaml(text) {
+        Ok(()) => {}
+        Err(ScanProblem::TooLarge(message)) => return vec![Err(refused(1, message))],
+        Err(ScanProblem::TooDeep { document, message }) => {
+            return vec![Err(refused(document, message))];
+        }
+        // Small texts go on to the decoder, whose messages are the familiar ones; a large
+        // text could make it spend quadratic time where the pre-scan could not measure.
+        Err(ScanProblem::Syntax { document, message }) if text.len() > UNSCANNED_BYTES => {
+            return vec![Err(refused(document, format!("not valid YAML: {message}")))];
+        }
+        Err(ScanProblem::Syntax { .. }) => {}
+    }
     let mut out = Vec::new();
     for (index, document) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let number = index + 1;
-        match StrictValue::deserialize(document).map(|v| v.0) {
+        match read_strict(document) {
             Ok(Value::Null) => {}
-            Ok(value) => out.push(decode_value(value).map_err(|mut e| {
+            Ok(value) => out.push(decode_value_with(value, limits).map_err(|mut e| {
                 e.document = number;
                 e
             })),
-            Err(err) => {
+            Err(failure) if failure.duplicate => {
+                // Read the document again, keeping the last value, only to name the resource;
+                // the stream goes on after it.
+                let lenient = serde_yaml_ng::Deserializer::from_str(text)
+                    .nth(index)
+                    .and_then(|d| Value::deserialize(d).ok());
                 out.push(Err(DecodeError {
                     document: number,
-                    resource: None,
-                    path: String::new(),
-                    message: format!("not valid YAML: {err}"),
-                    labels: Default::default(),
+                    resource: lenient.as_ref().and_then(resource_key),
+                    path: failure.path,
+                    message: failure.message,
+                    labels: lenient.as_ref().map(labels_of).unwrap_or_default(),
                 }));
+            }
+            Err(failure) => {
+                out.push(Err(refused(
+                    number,
+                    format!("not valid YAML: {}", failure.message),
+                )));
                 // The YAML stream cannot be resynchronised after a syntax error.
                 break;
             }
@@ -99,9 +140,12 @@ pub fn decode_documents(text: &str) -> Vec<Result<Document, DecodeError>> {
     out
 }
 
-/// Decodes one document already read as JSON (the admin API's request bodies).
-pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
-    let labels: std::collections::BTreeMap<String, String> = value
+/// Below this, a text the pre-scan cannot read is still given to the YAML decoder (16 KiB of
+/// `[` cost it a few milliseconds).
+const UNSCANNED_BYTES: usize = 16 * 1024;
+
+fn labels_of(value: &Value) -> BTreeMap<String, String> {
+    value
         .get("metadata")
         .and_then(|m| m.get("labels"))
         .and_then(Value::as_object)
@@ -110,7 +154,27 @@ pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
                 .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The resource a document describes, when its kind, namespace and name can be read.
+pub(crate) fn resource_key(value: &Value) -> Option<ResourceKey> {
+    let text = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
+    let kind = Kind::from_type_meta(text("/apiVersion")?, text("/kind")?)?;
+    let (namespace, name) = (text("/metadata/namespace")?, text("/metadata/name")?);
+    (!namespace.is_empty() && !name.is_empty()).then(|| ResourceKey::new(kind, namespace, name))
+}
+
+/// Decodes one document already read as JSON (the admin API's request bodies, the store's
+/// records) within the default [`Limits`].
+pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
+    decode_value_with(value, &Limits::default())
+}
+
+/// [`decode_value`] within `limits` (nesting depth and routes per resource).
+#[allow(clippy::result_large_err)] // as decode_value: one per document, the error is the answer
+pub fn decode_value_with(value: Value, limits: &Limits) -> Result<Document, DecodeError> {
+    let labels = labels_of(&value);
     let fail = |resource: Option<ResourceKey>, path: &str, message: String| DecodeError {
         document: 1,
         resource,
@@ -197,20 +261,17 @@ pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
             "missing: lockgate resources are namespaced; set metadata.namespace".into(),
         ));
     }
-    for (field, text) in [("metadata.name", &name), ("metadata.namespace", &namespace)] {
-        if let Some(reason) = name_problem(text) {
-            return Err(fail(Some(key), field, reason));
-        }
+    if let Some(reason) = name_problem(&name) {
+        return Err(fail(Some(key), "metadata.name", reason));
     }
-    // Namespaces are DNS labels, as in Kubernetes: `namespace.name` then reads back unambiguously.
-    if namespace.contains('.') {
-        return Err(fail(
-            Some(key),
-            "metadata.namespace",
-            format!(
-                "{namespace:?} is not a valid namespace: use lower-case letters, digits and '-'"
-            ),
-        ));
+    if let Some(reason) = namespace_problem(&namespace) {
+        return Err(fail(Some(key), "metadata.namespace", reason));
+    }
+    if let Some(problem) = limits.value_depth_problem(&value) {
+        return Err(fail(Some(key), "", problem));
+    }
+    if let Some((path, problem)) = limits.routes_problem(&value) {
+        return Err(fail(Some(key), &path, problem));
     }
 
     let decoded = match kind {
@@ -223,102 +284,6 @@ pub fn decode_value(value: Value) -> Result<Document, DecodeError> {
     decoded
         .map(Document::Resource)
         .map_err(|(path, message)| fail(Some(key), &path, message))
-}
-
-/// A JSON value read from YAML that refuses duplicate keys: YAML parsers keep the last of two
-/// equal keys, which would let a pasted second `routeAction` silently replace the first.
-struct StrictValue(Value);
-
-impl<'de> Deserialize<'de> for StrictValue {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(StrictVisitor).map(StrictValue)
-    }
-}
-
-struct StrictVisitor;
-
-impl<'de> serde::de::Visitor<'de> for StrictVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a YAML or JSON value")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        Ok(serde_json::Number::from_f64(v)
-            .map(Value::Number)
-            .unwrap_or(Value::Null))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_string()))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
-    }
-
-    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(StrictVisitor)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(StrictValue(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Value::Array(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = serde_json::Map::new();
-        while let Some(StrictValue(key)) = map.next_key()? {
-            let key = match key {
-                Value::String(s) => s,
-                other => other.to_string(),
-            };
-            let StrictValue(value) = map.next_value()?;
-            if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
-            }
-            out.insert(key, value);
-        }
-        Ok(Value::Object(out))
-    }
-}
-
-/// Why a name or namespace is not a DNS-1123 label (Kubernetes' rule), if it is not.
-fn name_problem(text: &str) -> Option<String> {
-    let valid_char = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
-    if text.len() > 253 {
-        return Some(format!("{text:?} is longer than 253 characters"));
-    }
-    if !text.chars().all(valid_char) || text.starts_with(['-', '.']) || text.ends_with(['-', '.']) {
-        return Some(format!(
-            "{text:?} is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
-        ));
-    }
-    None
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, (String, String)> {

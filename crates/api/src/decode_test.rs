@@ -158,4 +158,63 @@ fn duplicate_keys_are_errors_not_silently_merged() {
         "{}",
         err.message
     );
+    assert_eq!(err.resource.as_ref().unwrap().to_string(), "Endpoint n.e");
+    assert_eq!(err.path, "spec.port");
+    assert!(
+        err.to_string()
+            .starts_with("Endpoint n.e: spec.port: duplicate key `port`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_duplicate_key_does_not_stop_the_next_documents() {
+    let docs = decode_documents(
+        "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {name: rt, namespace: n, labels: {team: n}}\nspec:\n  routes:\n  - matchers: [{prefix: /a}]\n    directResponseAction: {status: 200}\n    directResponseAction: {status: 404}\n---\napiVersion: gloo.solo.io/v1\nkind: Endpoint\nmetadata: {name: e, namespace: n}\nspec: {address: 127.0.0.1, port: 1}\n",
+    );
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    let err = docs[0].as_ref().unwrap_err();
+    assert_eq!(err.path, "spec.routes[0].directResponseAction");
+    assert_eq!(err.labels.get("team").map(String::as_str), Some("n"));
+    assert!(docs[1].is_ok(), "{:?}", docs[1]);
+}
+
+#[test]
+fn names_are_dns_subdomains_and_namespaces_dns_labels() {
+    let doc = |namespace: &str, name: &str| {
+        format!(
+            "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {{name: '{name}', namespace: '{namespace}'}}\n"
+        )
+    };
+    let longest = format!("{0}.{0}.{0}.{1}", "a".repeat(63), "a".repeat(61));
+    assert_eq!(longest.len(), 253);
+    for good in ["a", "a.b", "a-b.c-d", "0", &longest] {
+        let decoded = decode_documents(&doc("n", good));
+        assert!(
+            !matches!(&decoded[0], Err(e) if e.path.starts_with("metadata")),
+            "{good}: {decoded:?}"
+        );
+    }
+    for bad in [
+        "a..b",
+        "a.-b",
+        "a-.b",
+        ".a",
+        "a.",
+        "A",
+        "a_b",
+        "a b",
+        &"a".repeat(64),
+        &format!("{longest}a"),
+    ] {
+        let err = one(&doc("n", bad)).unwrap_err();
+        assert_eq!(err.path, "metadata.name", "{bad}");
+        assert_eq!(err.resource.as_ref().unwrap().kind, Kind::Upstream);
+    }
+    for bad in ["a.b", "-a", "a-", "N", &"a".repeat(64)] {
+        let err = one(&doc(bad, "u")).unwrap_err();
+        assert_eq!(err.path, "metadata.namespace", "{bad}");
+        assert!(err.message.contains("namespace"), "{}", err.message);
+    }
+    assert!(one(&doc(&"a".repeat(63), "u")).is_ok());
 }

@@ -9,17 +9,23 @@
 
 mod decode;
 mod duration;
+pub mod limits;
 mod meta;
 mod route;
 mod selector;
 mod settings;
 mod snapshot;
+mod strict;
 mod upstream;
 mod virtual_service;
 
-pub use decode::{DecodeError, Document, Skipped, decode_documents, decode_value};
+pub use decode::{
+    DecodeError, Document, Skipped, decode_documents, decode_documents_with, decode_value,
+    decode_value_with,
+};
 pub use duration::Duration;
-pub use meta::{Kind, ObjectMeta, ResourceKey, ResourceRef};
+pub use limits::Limits;
+pub use meta::{Kind, ObjectMeta, ResourceKey, ResourceRef, name_problem, namespace_problem};
 pub use route::{
     DelegateAction, DelegateSelector, Destination, DirectResponseAction, HeaderManipulation,
     HeaderMatcher, HeaderValue, HeaderValueOption, Matcher, MultiDestination,
@@ -33,6 +39,7 @@ pub use settings::{
     SYSTEM_NAMESPACE, Settings, SettingsSpec, ValidationSettings,
 };
 pub use snapshot::{Resource, Snapshot, Undecodable};
+pub use strict::parse_json;
 pub use upstream::{
     CircuitBreakers, Endpoint, EndpointSpec, FallbackPolicy, KubeUpstream, OutlierDetection,
     StaticHost, StaticUpstream, SubsetSelector, SubsetSpec, Upstream, UpstreamSpec,

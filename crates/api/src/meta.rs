@@ -179,3 +179,60 @@ impl fmt::Display for ResourceKey {
         write!(f, "{} {}.{}", self.kind, self.namespace, self.name)
     }
 }
+
+/// Why `text` is not a valid resource name, if it is not: names are DNS-1123 subdomains, as in
+/// Kubernetes (at most 253 characters; dot-separated parts of lower-case letters, digits and
+/// '-', each starting and ending with a letter or digit).
+pub fn name_problem(text: &str) -> Option<String> {
+    if text.len() > 253 {
+        return Some(format!(
+            "{:?}... is {} characters long: a name has at most 253",
+            truncated(text),
+            text.len()
+        ));
+    }
+    if !text.split('.').all(is_label) {
+        return Some(format!(
+            "{text:?} is not a valid name: use lower-case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit (a DNS-1123 subdomain)"
+        ));
+    }
+    None
+}
+
+/// Why `text` is not a valid namespace, if it is not: namespaces are DNS-1123 labels, as in
+/// Kubernetes, so that `namespace.name` reads back unambiguously.
+pub fn namespace_problem(text: &str) -> Option<String> {
+    if text.len() > 63 {
+        return Some(format!(
+            "{:?}... is {} characters long: a namespace has at most 63",
+            truncated(text),
+            text.len()
+        ));
+    }
+    if !is_label(text) {
+        return Some(format!(
+            "{text:?} is not a valid namespace: use lower-case letters, digits and '-', starting and ending with a letter or digit (a DNS-1123 label)"
+        ));
+    }
+    None
+}
+
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters.
+fn is_label(text: &str) -> bool {
+    let alphanumeric = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let bytes = text.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last)) => {
+            bytes.len() <= 63
+                && alphanumeric(first)
+                && alphanumeric(last)
+                && bytes.iter().all(|&c| alphanumeric(c) || c == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// The first 40 characters, for messages about overlong names.
+fn truncated(text: &str) -> String {
+    text.chars().take(40).collect()
+}

@@ -16,7 +16,8 @@
 //!   directory is given (flag or variable), and kept in memory otherwise.
 //! - Admin API access: open by default (bind it to loopback); with `--auth-file`, every request
 //!   but `/healthz` and `/readyz` needs a bearer token of that file, within its subject's rules.
-//!   A file that cannot be read or does not validate stops the gateway before it starts.
+//!   A file that cannot be read or does not validate stops the gateway before it starts, and so
+//!   does a non-loopback `--admin` without `--auth-file`, unless `--insecure-admin` is given.
 //! - Logs go to stderr; `RUST_LOG` filters them (default `info`).
 //! - SIGINT or SIGTERM stops accepting, lets requests in flight finish (up to
 //!   [`DRAIN_TIMEOUT`]), then exits.
@@ -72,6 +73,10 @@ pub struct ServeArgs {
     /// as they are) or unescape (read as `/`, then normalised).
     #[arg(long, default_value = "reject")]
     pub escaped_slashes: lockgate_proxy::EscapedSlashes,
+    /// Serve the admin API on a non-loopback address without --auth-file: open to anyone who
+    /// can reach it. Without this flag, such a gateway refuses to start.
+    #[arg(long)]
+    pub insecure_admin: bool,
 }
 
 /// Runs the gateway until SIGINT or SIGTERM.
@@ -177,6 +182,25 @@ fn load_tokens(args: &ServeArgs) -> anyhow::Result<Option<Tokens>> {
     Ok(Some(tokens))
 }
 
+/// Refuses an open admin API on an address other hosts can reach: a typo of `--admin` must not
+/// hand every route to the network.
+fn check_admin_exposure(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.auth_file.is_some() || args.insecure_admin {
+        return Ok(());
+    }
+    let addresses: Vec<std::net::SocketAddr> =
+        std::net::ToSocketAddrs::to_socket_addrs(&args.admin)
+            .with_context(|| format!("cannot resolve --admin {}", args.admin))?
+            .collect();
+    if let Some(open) = addresses.iter().find(|a| !a.ip().is_loopback()) {
+        bail!(
+            "refusing to serve the admin API on {open} (--admin {}), which is not a loopback address, without --auth-file: anyone who can reach it could change every route. Give --auth-file FILE to require tokens, or --insecure-admin to serve it open anyway",
+            args.admin
+        );
+    }
+    Ok(())
+}
+
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
@@ -186,6 +210,7 @@ pub async fn run(
     args: ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    check_admin_exposure(&args)?;
     let tokens = load_tokens(&args)?;
     // Then listen: a port in use is the most common reason not to start.
     let proxy_listener = bind_proxy(&args.listen)?;
@@ -240,8 +265,8 @@ async fn serve(
         None => {
             if !admin_address.ip().is_loopback() {
                 tracing::warn!(
-                    "the admin API on {admin_address} is open to anyone who can reach it: \
-                     give --auth-file to require tokens"
+                    "the admin API on {admin_address} is open to anyone who can reach it \
+                     (--insecure-admin): give --auth-file to require tokens"
                 );
             }
             let handle = controller.handle();
@@ -325,7 +350,38 @@ mod tests {
             auth_file: None,
             max_connections: 10_000,
             escaped_slashes: lockgate_proxy::EscapedSlashes::Reject,
+            insecure_admin: false,
         }
+    }
+
+    #[test]
+    fn an_open_admin_api_on_a_non_loopback_address_is_refused_unless_insecure() {
+        let state = tempfile::tempdir().unwrap();
+        let mut open = args(state.path());
+        open.admin = "0.0.0.0:0".into();
+        let error = format!("{:#}", run_blocking(open.clone()).unwrap_err());
+        assert!(
+            error.starts_with("refusing to serve the admin API on 0.0.0.0:0 (--admin 0.0.0.0:0), which is not a loopback address, without --auth-file"),
+            "{error}"
+        );
+        assert!(error.contains("--insecure-admin"), "{error}");
+        assert!(!state.path().join("store.redb").exists(), "nothing started");
+        for admin in ["127.0.0.1:0", "[::1]:0", "localhost:0"] {
+            open.admin = admin.into();
+            assert!(check_admin_exposure(&open).is_ok(), "{admin}");
+        }
+        open.admin = "10.1.2.3:9901".into();
+        assert!(check_admin_exposure(&open).is_err());
+        let insecure = ServeArgs {
+            insecure_admin: true,
+            ..open.clone()
+        };
+        assert!(check_admin_exposure(&insecure).is_ok());
+        let with_auth = ServeArgs {
+            auth_file: Some(state.path().join("tokens.yaml")),
+            ..open
+        };
+        assert!(check_admin_exposure(&with_auth).is_ok());
     }
 
     #[test]

@@ -37,6 +37,8 @@ mod authority;
 mod body;
 mod conn;
 mod forward;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod headers;
 mod limits;
