@@ -5,40 +5,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lockgate_controller::Controller;
-use lockgate_store::{DirStore, DirStoreOptions, EmbeddedStore, Store};
+use lockgate_store::{DirStore, DirStoreOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Gateway {
-    base: String,
-    client: reqwest::Client,
-    _controller: Controller,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_with(
-    store: Arc<dyn Store>,
-    dir: tempfile::TempDir,
-    config_dir: Option<String>,
-) -> Gateway {
-    let (base, controller) = common::serve_admin(store, |handle| {
-        lockgate_admin::Admin::new(handle, "127.0.0.1:8080", config_dir)
-    })
-    .await;
-    Gateway {
-        base,
-        client: reqwest::Client::new(),
-        _controller: controller,
-        _dir: dir,
-    }
-}
-
-async fn start() -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
-    start_with(store, dir, None).await
-}
+use common::{Gateway, start};
+use common::start_with;
 
 const UPSTREAMS: &str = "/apis/gloo.solo.io/v1/namespaces/echo/upstreams";
 const VIRTUAL_SERVICES: &str = "/apis/gateway.solo.io/v1/namespaces/gloo-system/virtualservices";

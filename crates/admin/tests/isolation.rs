@@ -3,34 +3,11 @@
 
 mod common;
 
-use std::sync::Arc;
 
-use lockgate_controller::Controller;
-use lockgate_store::EmbeddedStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-struct Gateway {
-    base: String,
-    client: reqwest::Client,
-    _controller: Controller,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Gateway {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
-    let (base, controller) = common::serve_admin(store, |handle| {
-        lockgate_admin::Admin::new(handle, "127.0.0.1:8080", None)
-    })
-    .await;
-    Gateway {
-        base,
-        client: reqwest::Client::new(),
-        _controller: controller,
-        _dir: dir,
-    }
-}
+use common::{Gateway, start};
 
 const SETTINGS: &str = "/apis/gloo.solo.io/v1/namespaces/gloo-system/settings/default";
 

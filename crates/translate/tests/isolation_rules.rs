@@ -2,44 +2,19 @@
 //! guarded inside its parent, domains stay with their holder, and Settings decide who may hold
 //! virtual services and delegate across namespaces.
 
-use lockgate_api::{Document, Kind, ResourceKey, Snapshot};
+mod common;
+
+use common::{reasons, rt, snapshot_of, translate_fresh, vs};
+use lockgate_api::Snapshot;
 use lockgate_compiled::PathMatch;
 use lockgate_translate::{Outcome, PolicyState, State, translate};
 
 fn snapshot(yaml: &str) -> Snapshot {
-    let mut snapshot = Snapshot::default();
-    for doc in lockgate_api::decode_documents(yaml) {
-        match doc.unwrap_or_else(|e| panic!("{e}")) {
-            Document::Resource(r) => snapshot.insert(r),
-            Document::Skipped(s) => panic!("{s}"),
-        }
-    }
-    snapshot
+    snapshot_of(yaml)
 }
 
 fn run(yaml: &str) -> Outcome {
-    translate(&snapshot(yaml), &PolicyState::default())
-}
-
-fn key(kind: Kind, qualified: &str) -> ResourceKey {
-    let (ns, name) = qualified.split_once('.').unwrap();
-    ResourceKey::new(kind, ns, name)
-}
-
-fn vs(name: &str) -> ResourceKey {
-    key(Kind::VirtualService, name)
-}
-
-fn rt(name: &str) -> ResourceKey {
-    key(Kind::RouteTable, name)
-}
-
-fn reasons(outcome: &Outcome, k: &ResourceKey) -> Vec<String> {
-    outcome
-        .reports
-        .get(k)
-        .map(|r| r.reasons())
-        .unwrap_or_default()
+    translate_fresh(&snapshot(yaml))
 }
 
 fn served(outcome: &Outcome) -> Vec<&str> {

@@ -1,6 +1,9 @@
 //! One test per translation rule, on small YAML configurations.
 
-use lockgate_api::{Document, Kind, ResourceKey, Snapshot, Undecodable};
+mod common;
+
+use common::{key, reasons, rt, snapshot_of, translate_fresh, vs};
+use lockgate_api::{Kind, Snapshot, Undecodable};
 use lockgate_compiled::{Action, PathMatch, Target};
 use lockgate_translate::{Outcome, PolicyState, State, translate};
 
@@ -31,40 +34,11 @@ spec: {static: {hosts: [{addr: 127.0.0.1, port: 9009}]}}
 "#;
 
 fn snapshot(yaml: &str) -> Snapshot {
-    let text = format!("{UPSTREAMS}\n---\n{yaml}");
-    let mut snapshot = Snapshot::default();
-    for doc in lockgate_api::decode_documents(&text) {
-        match doc.unwrap_or_else(|e| panic!("{e}")) {
-            Document::Resource(r) => snapshot.insert(r),
-            Document::Skipped(s) => panic!("{s}"),
-        }
-    }
-    snapshot
+    snapshot_of(&format!("{UPSTREAMS}\n---\n{yaml}"))
 }
 
 fn run(yaml: &str) -> Outcome {
-    translate(&snapshot(yaml), &PolicyState::default())
-}
-
-fn key(kind: Kind, qualified: &str) -> ResourceKey {
-    let (ns, name) = qualified.split_once('.').unwrap();
-    ResourceKey::new(kind, ns, name)
-}
-
-fn vs(name: &str) -> ResourceKey {
-    key(Kind::VirtualService, name)
-}
-
-fn rt(name: &str) -> ResourceKey {
-    key(Kind::RouteTable, name)
-}
-
-fn reasons(outcome: &Outcome, k: &ResourceKey) -> Vec<String> {
-    outcome
-        .reports
-        .get(k)
-        .map(|r| r.reasons())
-        .unwrap_or_default()
+    translate_fresh(&snapshot(yaml))
 }
 
 /// The served routes as `path -> action` lines, for compact assertions.

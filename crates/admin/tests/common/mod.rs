@@ -1,5 +1,8 @@
 //! Starting a real controller and admin API on 127.0.0.1 for the integration tests.
 
+// Each test binary uses a different part of the harness.
+#![allow(dead_code)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,4 +41,38 @@ pub(crate) async fn serve_admin(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("the gateway never became ready");
+}
+
+/// A controller and its admin API without tokens, over a store in a temporary directory.
+pub(crate) struct Gateway {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::Client,
+    _controller: Controller,
+    _dir: tempfile::TempDir,
+}
+
+/// [`Gateway`] over `store`, which lives in `dir`; `config_dir` when the store is a watched
+/// directory (the admin API then refuses writes).
+pub(crate) async fn start_with(
+    store: Arc<dyn Store>,
+    dir: tempfile::TempDir,
+    config_dir: Option<String>,
+) -> Gateway {
+    let (base, controller) = serve_admin(store, |handle| {
+        Admin::new(handle, "127.0.0.1:8080", config_dir)
+    })
+    .await;
+    Gateway {
+        base,
+        client: reqwest::Client::new(),
+        _controller: controller,
+        _dir: dir,
+    }
+}
+
+/// [`Gateway`] over a fresh embedded store.
+pub(crate) async fn start() -> Gateway {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(lockgate_store::EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
+    start_with(store, dir, None).await
 }
