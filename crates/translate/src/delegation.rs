@@ -24,6 +24,7 @@ use crate::Reports;
 use crate::destination::{self, ClusterInterner, DraftAction};
 use crate::guard::{self, Narrowed};
 use crate::matcher::{self, PathSpec};
+use crate::route_options;
 
 mod select;
 
@@ -184,7 +185,7 @@ impl<'a> Walker<'a> {
                 };
                 matchers.push((j, effective));
             }
-            let options = destination::merge_options(
+            let options = route_options::merge_options(
                 parent.and_then(|p| p.options.as_ref()),
                 route.options.as_ref(),
             );
@@ -231,7 +232,7 @@ impl<'a> Walker<'a> {
                 else {
                     continue;
                 };
-                let (action, options) = match destination::compile_options(
+                let (action, options) = match route_options::compile_options(
                     options.as_ref(),
                     &compiled_matcher.path,
                     &field,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::route_options::{compile_options, merge_options};
 use lockgate_api::{
     Endpoint, EndpointSpec, ObjectMeta, Resource, ResourceRef, StaticHost, StaticUpstream,
     Upstream, UpstreamSpec,

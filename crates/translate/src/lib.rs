@@ -14,6 +14,7 @@ mod guard;
 mod matcher;
 mod policy;
 mod report;
+mod route_options;
 mod upstream_options;
 mod virtual_service;
 
