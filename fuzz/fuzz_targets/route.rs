@@ -24,10 +24,14 @@ fuzz_target!(|data: &[u8]| {
             Ok(Document::Resource(resource)) => Some(resource),
             _ => None,
         });
-    let outcome = translate(&Snapshot::from_resources(resources), &PolicyState::default());
+    let outcome = translate(
+        &Snapshot::from_resources(resources),
+        &PolicyState::default(),
+    );
     for line in requests.lines().take(MAX_REQUESTS) {
         let mut words = line.split(' ');
-        let (Some(method), Some(target), Some(authority)) = (words.next(), words.next(), words.next())
+        let (Some(method), Some(target), Some(authority)) =
+            (words.next(), words.next(), words.next())
         else {
             continue;
         };
@@ -35,7 +39,11 @@ fuzz_target!(|data: &[u8]| {
             .filter_map(|w| w.split_once(':'))
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect();
-        for policy in [EscapedSlashes::Reject, EscapedSlashes::Keep, EscapedSlashes::Unescape] {
+        for policy in [
+            EscapedSlashes::Reject,
+            EscapedSlashes::Keep,
+            EscapedSlashes::Unescape,
+        ] {
             let first = match_route(&outcome.config, method, target, authority, &headers, policy);
             let again = match_route(&outcome.config, method, target, authority, &headers, policy);
             assert_eq!(first, again, "{policy:?}: {line:?}");

@@ -9,8 +9,8 @@ use lockgate_store::{DirStore, DirStoreOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use common::{Gateway, start};
 use common::start_with;
+use common::{Gateway, start};
 
 const UPSTREAMS: &str = "/apis/gloo.solo.io/v1/namespaces/echo/upstreams";
 const VIRTUAL_SERVICES: &str = "/apis/gateway.solo.io/v1/namespaces/gloo-system/virtualservices";

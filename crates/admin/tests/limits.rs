@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

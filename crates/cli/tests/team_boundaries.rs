@@ -120,33 +120,42 @@ impl Organisation {
     /// The status of one resource, as `get -o json` shows it to ops, once it reports on the
     /// resource's current generation (statuses are written after each publish).
     fn status(&self, kind: &str, namespace: &str, name: &str) -> serde_json::Value {
-        wait_for(WAIT, &format!("a status on {kind} {namespace}.{name}"), || {
-            let output = self.cli("ops-token", &["get", kind, name, "-n", namespace, "-o", "json"]);
-            if !output.status.success() {
-                return Err(texts(&output));
-            }
-            let value: serde_json::Value =
-                serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
-            let status = &value["status"];
-            let current = status["observedGeneration"] == value["metadata"]["generation"];
-            if status["state"].is_string() && current {
-                Ok(status.clone())
-            } else {
-                Err(value.to_string())
-            }
-        })
+        wait_for(
+            WAIT,
+            &format!("a status on {kind} {namespace}.{name}"),
+            || {
+                let output = self.cli(
+                    "ops-token",
+                    &["get", kind, name, "-n", namespace, "-o", "json"],
+                );
+                if !output.status.success() {
+                    return Err(texts(&output));
+                }
+                let value: serde_json::Value =
+                    serde_json::from_slice(&output.stdout).map_err(|e| e.to_string())?;
+                let status = &value["status"];
+                let current = status["observedGeneration"] == value["metadata"]["generation"];
+                if status["state"].is_string() && current {
+                    Ok(status.clone())
+                } else {
+                    Err(value.to_string())
+                }
+            },
+        )
     }
 
     /// Waits (bounded) until the proxy answers `path` as expected.
     fn expect(&self, path: &str, status: u16, body: &str) {
         let client = http();
         let url = format!("http://{}{path}", self.gateway.listen);
-        wait_for(WAIT, &format!("GET {path} answering {status} {body}"), || {
-            match fetch(&client, &url, &[])? {
+        wait_for(
+            WAIT,
+            &format!("GET {path} answering {status} {body}"),
+            || match fetch(&client, &url, &[])? {
                 (s, b) if s == status && b == body => Ok(()),
                 other => Err(format!("{other:?}")),
-            }
-        });
+            },
+        );
     }
 }
 
@@ -191,7 +200,10 @@ fn a_regex_in_a_delegated_table_never_matches_outside_its_prefix() {
     let status = org.status("rt", "echo", "echo-routes");
     let reasons = status["reasons"].to_string();
     assert!(reasons.contains("/echo"), "{status}");
-    assert_eq!(org.status("rt", "foxtrot", "foxtrot-routes")["state"], "Accepted");
+    assert_eq!(
+        org.status("rt", "foxtrot", "foxtrot-routes")["state"],
+        "Accepted"
+    );
 }
 
 const ECHO_VS_STAR: &str = r#"
@@ -252,7 +264,17 @@ fn a_teams_virtual_service_neither_blocks_the_ops_one_nor_reaches_into_another_t
     );
     let patched = org.cli(
         "ops-token",
-        &["patch", "settings", "default", "-n", "gloo-system", "--type", "merge", "--patch-file", &allow],
+        &[
+            "patch",
+            "settings",
+            "default",
+            "-n",
+            "gloo-system",
+            "--type",
+            "merge",
+            "--patch-file",
+            &allow,
+        ],
     );
     assert!(patched.status.success(), "{}", texts(&patched));
 
@@ -260,15 +282,27 @@ fn a_teams_virtual_service_neither_blocks_the_ops_one_nor_reaches_into_another_t
     let grabbed = org.apply("echo-token", &grab);
     let reach = org.write("vs-reach.yaml", ECHO_VS_INTO_FOXTROT);
     let reached = org.apply("echo-token", &reach);
-    assert!(grabbed.0 && grabbed.1.contains("held by virtual service gloo-system.app"), "{grabbed:?}");
-    assert!(reached.0 && reached.1.contains("delegatingNamespaces"), "{reached:?}");
+    assert!(
+        grabbed.0
+            && grabbed
+                .1
+                .contains("held by virtual service gloo-system.app"),
+        "{grabbed:?}"
+    );
+    assert!(
+        reached.0 && reached.1.contains("delegatingNamespaces"),
+        "{reached:?}"
+    );
 
     // The ops virtual service keeps its domain and its state; the newcomer is the one refused.
     assert_eq!(org.status("vs", "gloo-system", "app")["state"], "Accepted");
     let grab_status = org.status("vs", "echo", "grab");
     assert_eq!(grab_status["state"], "Rejected", "{grab_status}");
     // Foxtrot's table is untouched by echo's delegation, and foxtrot's own change is served.
-    assert_eq!(org.status("rt", "foxtrot", "foxtrot-routes")["state"], "Accepted");
+    assert_eq!(
+        org.status("rt", "foxtrot", "foxtrot-routes")["state"],
+        "Accepted"
+    );
     let v2 = org.write("rt-foxtrot-v2.yaml", RT_FOXTROT_V2);
     let applied = org.apply_ok("foxtrot-token", &v2);
     assert!(!applied.contains("not served"), "{applied}");
@@ -321,7 +355,9 @@ fn host_reporting_upstream() -> (SocketAddr, mpsc::Receiver<String>) {
 /// closed without answering) and the whole answer.
 fn raw(proxy: SocketAddr, request: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(proxy).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = Vec::new();
     let _ = stream.read_to_end(&mut answer);
@@ -341,7 +377,8 @@ fn two_hosts_yaml(upstream: SocketAddr) -> String {
     );
     for (name, body) in [("a", "route-a"), ("b", "route-b")] {
         let action = if name == "a" {
-            "routeAction: {single: {upstream: {name: reporter, namespace: gloo-system}}}".to_string()
+            "routeAction: {single: {upstream: {name: reporter, namespace: gloo-system}}}"
+                .to_string()
         } else {
             format!("directResponseAction: {{status: 200, body: {body}}}")
         };
@@ -361,7 +398,10 @@ fn routing_and_forwarding_agree_on_the_host() {
     org.apply_ok("ops-token", &file);
     let proxy = org.gateway.listen;
     wait_for(WAIT, "host-a served", || {
-        match raw(proxy, "GET /x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n") {
+        match raw(
+            proxy,
+            "GET /x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n",
+        ) {
             (200, answer) if answer.ends_with("/x host=a.example") => Ok(()),
             other => Err(format!("{other:?}")),
         }
@@ -376,11 +416,23 @@ fn routing_and_forwarding_agree_on_the_host() {
     assert!(answer.ends_with("/admin host=a.example"), "{answer}");
 
     for (what, request) in [
-        ("two Host headers", "GET /x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n"),
+        (
+            "two Host headers",
+            "GET /x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\nConnection: close\r\n\r\n",
+        ),
         ("no Host", "GET /x HTTP/1.1\r\nConnection: close\r\n\r\n"),
-        ("a space", "GET /x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n"),
-        ("user info", "GET /x HTTP/1.1\r\nHost: a@b\r\nConnection: close\r\n\r\n"),
-        ("a path", "GET /x HTTP/1.1\r\nHost: a/../b\r\nConnection: close\r\n\r\n"),
+        (
+            "a space",
+            "GET /x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n",
+        ),
+        (
+            "user info",
+            "GET /x HTTP/1.1\r\nHost: a@b\r\nConnection: close\r\n\r\n",
+        ),
+        (
+            "a path",
+            "GET /x HTTP/1.1\r\nHost: a/../b\r\nConnection: close\r\n\r\n",
+        ),
     ] {
         let (status, answer) = raw(proxy, request);
         assert_eq!(status, 400, "{what}: {answer}");
@@ -418,7 +470,10 @@ fn deeply_nested_yaml_is_refused_without_freezing_the_admin_api() {
     let health = format!("{}/healthz", org.gateway.server());
     let answered = client.get(&health).send().map(|r| r.status().as_u16());
     assert_eq!(answered.ok(), Some(200));
-    let (status, body) = sender.join().unwrap().expect("an answer to the nested body");
+    let (status, body) = sender
+        .join()
+        .unwrap()
+        .expect("an answer to the nested body");
     assert!(status == 400 || status == 413, "{status} {body}");
     assert!(body.contains("depth") || body.contains("nest"), "{body}");
 }
@@ -432,20 +487,31 @@ fn silent_connections_are_closed_and_the_admin_api_stays_reachable() {
     // Twice the proxy's budget: the second half waits in the backlog until the first is closed.
     let silent: Vec<TcpStream> = (0..8).map(|_| TcpStream::connect(proxy).unwrap()).collect();
     let health = format!("{}/healthz", org.gateway.server());
-    assert_eq!(http().get(&health).send().map(|r| r.status().as_u16()).ok(), Some(200));
+    assert_eq!(
+        http().get(&health).send().map(|r| r.status().as_u16()).ok(),
+        Some(200)
+    );
     for mut stream in silent {
-        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
         let mut byte = [0u8; 1];
         // EOF (0) or a reset: closed by the gateway, not by our timeout.
         match stream.read(&mut byte) {
             Ok(0) => {}
             Ok(_) => {}
             Err(e) => assert!(
-                !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ),
                 "a silent connection was left open: {e}"
             ),
         }
     }
     let health = format!("{}/healthz", org.gateway.server());
-    assert_eq!(http().get(&health).send().map(|r| r.status().as_u16()).ok(), Some(200));
+    assert_eq!(
+        http().get(&health).send().map(|r| r.status().as_u16()).ok(),
+        Some(200)
+    );
 }

@@ -269,7 +269,10 @@ async fn creation_time_is_the_stores_and_survives_updates_and_restarts() {
     backdated.metadata_mut().creation_timestamp = Some("1970-01-01T00:00:00Z".into());
     let created = store.put(backdated, None).await.unwrap().resource;
     let stamp = created_at(&created).expect("the store sets a creation time");
-    assert_ne!(stamp, "1970-01-01T00:00:00Z", "the client's value is ignored");
+    assert_ne!(
+        stamp, "1970-01-01T00:00:00Z",
+        "the client's value is ignored"
+    );
     assert!(stamp.ends_with('Z') && stamp.len() == "2026-12-01T23:16:28.123456Z".len());
 
     let mut changed = upstream("echo", 2000);
@@ -281,5 +284,8 @@ async fn creation_time_is_the_stores_and_survives_updates_and_restarts() {
     let stored = store.get(&key("echo")).await.unwrap().unwrap();
     assert_eq!(created_at(&stored).as_ref(), Some(&stamp));
     // And clients see it, as in `get -o yaml`.
-    assert_eq!(stored.to_json()["metadata"]["creationTimestamp"], json!(stamp));
+    assert_eq!(
+        stored.to_json()["metadata"]["creationTimestamp"],
+        json!(stamp)
+    );
 }

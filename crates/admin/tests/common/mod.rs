@@ -73,6 +73,7 @@ pub(crate) async fn start_with(
 /// [`Gateway`] over a fresh embedded store.
 pub(crate) async fn start() -> Gateway {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(lockgate_store::EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
+    let store =
+        Arc::new(lockgate_store::EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
     start_with(store, dir, None).await
 }
