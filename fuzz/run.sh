@@ -9,7 +9,7 @@
 # code; a panic, a hang or an out-of-memory is what the fuzzer looks for).
 # New inputs go to fuzz/corpus/TARGET (ignored by git); crashes to fuzz/artifacts/TARGET, and the
 # script exits non-zero with the reproduction command. The seed corpus is fuzz/seeds/TARGET, plus
-# the seed workflow's YAML in ../shared/seed when it is there.
+# the seed workflow's YAML in ../seed.
 set -euo pipefail
 
 seconds="${1:-30}"
@@ -30,8 +30,7 @@ else
     sanitizer=(--sanitizer none)
 fi
 
-shared_seed="$here/../../shared/seed"
-[ -d "$shared_seed" ] || shared_seed="$here/../shared/seed"
+shared_seed="$here/../seed"
 
 status=0
 for target in $(cargo "${toolchain[@]}" fuzz list); do

@@ -2,7 +2,7 @@ use super::*;
 
 const SEED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed/two-phased-canary"
+    "/../../seed/two-phased-canary"
 );
 
 fn one(text: &str) -> Result<Document, DecodeError> {

@@ -56,7 +56,7 @@ fn the_depth_limit_is_exact_and_ignores_brackets_in_strings_and_comments() {
 fn real_resources_are_far_below_the_limits() {
     let seed = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seed/two-phased-canary"
+        "/../../seed/two-phased-canary"
     );
     for entry in std::fs::read_dir(seed).unwrap() {
         let path = entry.unwrap().path();

@@ -19,7 +19,7 @@ use serde_yaml_ng::Value;
 
 const SEED: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed/two-phased-canary"
+    "/../../seed/two-phased-canary"
 );
 
 /// A Deployment of the seed, as lockgate runs it: an echo backend and its Endpoint.

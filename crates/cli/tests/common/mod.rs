@@ -19,10 +19,10 @@ use serde_json::Value;
 
 pub use workflow::{Curl, Step, Workflow};
 
-/// The seed scenario, as checked out next to the repository.
+/// The seed scenario, kept in the repository (`seed/`, a copy of the shared seed).
 pub const SEED_DIR: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed/two-phased-canary"
+    "/../../seed/two-phased-canary"
 );
 
 /// The longest any single wait may take before the test fails.
