@@ -1,9 +1,6 @@
 use super::*;
 
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seed/two-phased-canary"
-);
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../seed/two-phased-canary");
 
 fn one(text: &str) -> Result<Document, DecodeError> {
     let mut all = decode_documents(text);

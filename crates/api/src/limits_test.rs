@@ -54,10 +54,7 @@ fn the_depth_limit_is_exact_and_ignores_brackets_in_strings_and_comments() {
 
 #[test]
 fn real_resources_are_far_below_the_limits() {
-    let seed = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../seed/two-phased-canary"
-    );
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../seed/two-phased-canary");
     for entry in std::fs::read_dir(seed).unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "yaml") {

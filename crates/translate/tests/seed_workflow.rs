@@ -17,10 +17,7 @@ use lockgate_compiled::{Action, CompiledConfig, PathMatch, Target, ValueMatch};
 use lockgate_translate::{PolicyState, translate};
 use serde_yaml_ng::Value;
 
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seed/two-phased-canary"
-);
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../seed/two-phased-canary");
 
 /// A Deployment of the seed, as lockgate runs it: an echo backend and its Endpoint.
 struct Deployment {

@@ -20,10 +20,7 @@ use serde_json::Value;
 pub use workflow::{Curl, Step, Workflow};
 
 /// The seed scenario, kept in the repository (`seed/`, a copy of the shared seed).
-pub const SEED_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../seed/two-phased-canary"
-);
+pub const SEED_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../seed/two-phased-canary");
 
 /// The longest any single wait may take before the test fails.
 pub const WAIT: Duration = Duration::from_secs(10);
