@@ -2,15 +2,12 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use lockgate_store::{DirStore, DirStoreOptions};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use common::start_with;
-use common::{Gateway, start};
+use common::start;
 
 const UPSTREAMS: &str = "/apis/gloo.solo.io/v1/namespaces/echo/upstreams";
 const VIRTUAL_SERVICES: &str = "/apis/gateway.solo.io/v1/namespaces/gloo-system/virtualservices";
@@ -35,49 +32,6 @@ fn virtual_service(upstream: &str) -> Value {
             "routeAction": {"single": {"upstream": {"name": upstream, "namespace": "echo"}}}
         }]}}
     })
-}
-
-impl Gateway {
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = request.send().await.expect("the admin API answers");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        (status, body)
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(self.client.put(format!("{}{path}", self.base)).json(body))
-            .await
-    }
-
-    async fn put_raw(&self, path: &str, content_type: &str, body: &str) -> (StatusCode, Value) {
-        let request = self
-            .client
-            .put(format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body.to_string());
-        self.send(request).await
-    }
-
-    async fn patch(&self, path: &str, patch: &Value) -> (StatusCode, Value) {
-        let request = self
-            .client
-            .patch(format!("{}{path}", self.base))
-            .header("content-type", "application/merge-patch+json")
-            .body(patch.to_string());
-        self.send(request).await
-    }
-
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.delete(format!("{}{path}", self.base)))
-            .await
-    }
 }
 
 #[tokio::test]
@@ -398,58 +352,6 @@ async fn malformed_bodies_are_refused_with_the_field_path() {
         gw.get(rt_path).await.0,
         StatusCode::NOT_FOUND,
         "nothing half-written"
-    );
-}
-
-#[tokio::test]
-async fn a_watched_directory_is_read_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config");
-    std::fs::create_dir(&config).unwrap();
-    let text = "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: echo, namespace: echo}\nspec:\n  static:\n    hosts: [{addr: 127.0.0.1, port: 1}]\n";
-    std::fs::write(config.join("upstream.yaml"), text).unwrap();
-    std::fs::write(config.join("broken.yaml"), "kind: [\n").unwrap();
-    let store = Arc::new(DirStore::open(&config, DirStoreOptions::default()));
-    let shown = config.display().to_string();
-    let gw = start_with(store, dir, Some(shown.clone())).await;
-
-    // Statuses are written (in memory) right after the first publish.
-    let mut got = Value::Null;
-    for _ in 0..500 {
-        let (code, body) = gw.get(&format!("{UPSTREAMS}/echo")).await;
-        assert_eq!(code, StatusCode::OK);
-        got = body;
-        if got["status"].is_object() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(got["status"]["state"], "Accepted", "{got}");
-    for (code, body) in [
-        gw.put(&format!("{UPSTREAMS}/echo"), &upstream("echo", 2))
-            .await,
-        gw.patch(&format!("{UPSTREAMS}/echo"), &json!({"spec": {}}))
-            .await,
-        gw.delete(&format!("{UPSTREAMS}/echo")).await,
-    ] {
-        assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED, "{body}");
-        assert_eq!(body["reason"], "MethodNotAllowed");
-        let message = body["message"].as_str().unwrap_or("");
-        assert!(
-            message.contains("read-only directory") && message.contains(&shown),
-            "{message}"
-        );
-    }
-    let (_, info) = gw.get("/info").await;
-    assert_eq!(info["store"], "dir");
-    // The file that does not parse is on /check, by name.
-    let (_, check) = gw.get("/check").await;
-    let problems = check["problems"].as_array().cloned().unwrap_or_default();
-    assert!(
-        problems
-            .iter()
-            .any(|p| p["kind"] == "File" && p["name"] == "broken.yaml"),
-        "{check}"
     );
 }
 

@@ -48,26 +48,6 @@ fn delegate(prefix: &str, namespace: &str, name: &str) -> Value {
 }
 
 impl Gateway {
-    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
-        let response = request.send().await.expect("the admin API answers");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
-        self.send(self.client.put(format!("{}{path}", self.base)).json(body))
-            .await
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.get(format!("{}{path}", self.base)))
-            .await
-    }
-
     /// The resource once the controller has written the status of its current generation
     /// (bounded wait: statuses are written after each translation).
     async fn settled(&self, path: &str) -> Value {
@@ -82,11 +62,6 @@ impl Gateway {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         panic!("no status for {path}");
-    }
-
-    async fn delete(&self, path: &str) -> (StatusCode, Value) {
-        self.send(self.client.delete(format!("{}{path}", self.base)))
-            .await
     }
 
     async fn strict(&self) {

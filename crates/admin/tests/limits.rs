@@ -11,7 +11,11 @@ const RT: &str = "/apis/gateway.solo.io/v1/namespaces/team/routetables/rt";
 use common::{Gateway, start};
 
 impl Gateway {
-    async fn put(&self, content_type: &str, body: impl Into<reqwest::Body>) -> (StatusCode, Value) {
+    async fn put_body(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
         let answer = self
             .client
             .put(format!("{}{RT}", self.base))
@@ -48,7 +52,7 @@ async fn deeply_nested_bodies_are_refused_before_decoding() {
     let gateway = start().await;
     // Issue 7: 200 KB of `[` took 23 s to refuse and held up /healthz.
     let yaml = "[".repeat(200_000);
-    let answer = gateway.put("application/yaml", yaml).await;
+    let answer = gateway.put_body("application/yaml", yaml).await;
     assert_status(
         &answer,
         400,
@@ -56,7 +60,7 @@ async fn deeply_nested_bodies_are_refused_before_decoding() {
         "the body: nested deeper than the limit of 64 levels",
     );
     let json = "[".repeat(200_000);
-    let answer = gateway.put("application/json", json).await;
+    let answer = gateway.put_body("application/json", json).await;
     assert_status(
         &answer,
         400,
@@ -64,7 +68,7 @@ async fn deeply_nested_bodies_are_refused_before_decoding() {
         "the body: not valid JSON: recursion limit",
     );
     let deep = format!("{}1{}", "[".repeat(65), "]".repeat(65));
-    let answer = gateway.put("application/json", deep).await;
+    let answer = gateway.put_body("application/json", deep).await;
     assert_status(
         &answer,
         400,
@@ -77,7 +81,9 @@ async fn deeply_nested_bodies_are_refused_before_decoding() {
 async fn bodies_over_the_size_limit_get_413_with_a_status() {
     let gateway = start().await;
     let limit = lockgate_api::limits::DEFAULT_MAX_BYTES;
-    let answer = gateway.put("application/json", vec![b' '; limit + 1]).await;
+    let answer = gateway
+        .put_body("application/json", vec![b' '; limit + 1])
+        .await;
     assert_status(
         &answer,
         413,
@@ -90,7 +96,7 @@ async fn bodies_over_the_size_limit_get_413_with_a_status() {
 async fn duplicate_json_keys_names_and_route_counts_are_refused_with_the_field() {
     let gateway = start().await;
     let duplicate = r#"{"apiVersion":"gateway.solo.io/v1","kind":"RouteTable","metadata":{"name":"rt","namespace":"team"},"spec":{"routes":[{"matchers":[{"prefix":"/a"}],"directResponseAction":{"status":200},"directResponseAction":{"status":404}}]}}"#;
-    let answer = gateway.put("application/json", duplicate).await;
+    let answer = gateway.put_body("application/json", duplicate).await;
     assert_status(
         &answer,
         400,
@@ -100,7 +106,9 @@ async fn duplicate_json_keys_names_and_route_counts_are_refused_with_the_field()
 
     let mut bad_name = route_table(1);
     bad_name["metadata"]["name"] = json!("rt..x");
-    let answer = gateway.put("application/json", bad_name.to_string()).await;
+    let answer = gateway
+        .put_body("application/json", bad_name.to_string())
+        .await;
     assert_status(
         &answer,
         400,
@@ -110,7 +118,7 @@ async fn duplicate_json_keys_names_and_route_counts_are_refused_with_the_field()
 
     let limit = lockgate_api::limits::DEFAULT_MAX_ROUTES;
     let answer = gateway
-        .put("application/json", route_table(limit + 1).to_string())
+        .put_body("application/json", route_table(limit + 1).to_string())
         .await;
     assert_status(
         &answer,
@@ -122,7 +130,7 @@ async fn duplicate_json_keys_names_and_route_counts_are_refused_with_the_field()
         ),
     );
     let answer = gateway
-        .put("application/json", route_table(3).to_string())
+        .put_body("application/json", route_table(3).to_string())
         .await;
     assert_eq!(answer.0, StatusCode::CREATED, "{}", answer.1);
 

@@ -77,3 +77,63 @@ pub(crate) async fn start() -> Gateway {
         Arc::new(lockgate_store::EmbeddedStore::open(dir.path().join("store.redb")).unwrap());
     start_with(store, dir, None).await
 }
+
+/// Requests to the admin API; every answer as its status and its JSON body (or the text).
+impl Gateway {
+    pub(crate) async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = request.send().await.expect("the admin API answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, body)
+    }
+
+    pub(crate) async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(self.client.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub(crate) async fn put(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(self.client.put(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub(crate) async fn put_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let request = self
+            .client
+            .put(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    pub(crate) async fn patch(
+        &self,
+        path: &str,
+        patch: &serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let request = self
+            .client
+            .patch(format!("{}{path}", self.base))
+            .header("content-type", "application/merge-patch+json")
+            .body(patch.to_string());
+        self.send(request).await
+    }
+
+    pub(crate) async fn delete(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(self.client.delete(format!("{}{path}", self.base)))
+            .await
+    }
+}
