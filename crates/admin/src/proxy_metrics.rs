@@ -212,7 +212,6 @@ impl Collector for ProxyCollector {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::Arc;
 
     use lockgate_compiled::{
         Action, CircuitBreakers, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Matcher,
@@ -262,7 +261,7 @@ mod tests {
             }],
             vec![cluster],
         );
-        let proxy = Proxy::new(Arc::new(arc_swap::ArcSwap::from_pointee(config)));
+        let proxy = Proxy::new(config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let serving = proxy.clone();

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use arc_swap::ArcSwap;
 use lockgate_admin::Tokens;
 use lockgate_compiled::CompiledConfig;
 use lockgate_controller::{Controller, ControllerOptions};
@@ -230,23 +229,24 @@ async fn serve(
     let admin_address = admin_listener.local_addr()?;
 
     let store = open_store(&args)?;
-    let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
+    let limits = lockgate_proxy::Limits {
+        max_connections: args.max_connections as usize,
+        ..lockgate_proxy::Limits::default()
+    };
+    // The proxy first: the controller publishes straight into it, and each publish builds the
+    // proxy's plan before it is served.
+    let proxy = lockgate_proxy::Proxy::builder(CompiledConfig::default())
+        .limits(limits)
+        .escaped_slashes(args.escaped_slashes)
+        .build();
     let controller = Controller::start(
         Arc::clone(&store),
-        Arc::clone(&config),
+        Arc::new(proxy.clone()),
         ControllerOptions::default(),
     )
     .await
     .context("starting the controller")?;
 
-    let limits = lockgate_proxy::Limits {
-        max_connections: args.max_connections as usize,
-        ..lockgate_proxy::Limits::default()
-    };
-    let proxy = lockgate_proxy::Proxy::builder(Arc::clone(&config))
-        .limits(limits)
-        .escaped_slashes(args.escaped_slashes)
-        .build();
     let mut registry = prometheus_client::registry::Registry::default();
     lockgate_admin::register_proxy(&mut registry, proxy.clone());
     let config_dir = args.config_dir.as_ref().map(|d| d.display().to_string());

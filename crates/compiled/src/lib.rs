@@ -9,6 +9,7 @@
 
 mod host_index;
 mod pattern;
+mod publish;
 mod upstream;
 
 use std::collections::BTreeMap;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use host_index::HostIndex;
 pub use pattern::Pattern;
+pub use publish::Publish;
 pub use upstream::{CircuitBreakers, OutlierDetection};
 
 /// The configuration the proxy executes, published as one immutable value.
@@ -59,6 +61,11 @@ impl CompiledConfig {
     /// first, then the longest `*.suffix` wildcard, then `*`.
     pub fn virtual_host(&self, authority: &str) -> Option<&VirtualHost> {
         self.hosts.find(authority).map(|i| &self.virtual_hosts[i])
+    }
+
+    /// The index in `virtual_hosts` of [`CompiledConfig::virtual_host`]'s answer.
+    pub fn virtual_host_index(&self, authority: &str) -> Option<usize> {
+        self.hosts.find(authority)
     }
 
     pub fn cluster(&self, id: ClusterId) -> &Cluster {

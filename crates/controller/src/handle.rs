@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use lockgate_api::{Resource, ResourceKey, Snapshot};
-use lockgate_compiled::CompiledConfig;
+use lockgate_compiled::{CompiledConfig, Publish};
 use lockgate_store::{Revision, Store, set_status};
 use lockgate_translate::{Reports, State, validate};
 use tokio::sync::watch;
@@ -57,7 +57,7 @@ pub struct ChangeValidation {
 
 pub(crate) struct Shared {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) config: Arc<ArcSwap<CompiledConfig>>,
+    pub(crate) config: Arc<dyn Publish>,
     pub(crate) latest: ArcSwap<Translation>,
     pub(crate) mirror: Mutex<Mirror>,
     pub(crate) mirror_revision: watch::Sender<Revision>,
@@ -72,7 +72,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(
         store: Arc<dyn Store>,
-        config: Arc<ArcSwap<CompiledConfig>>,
+        config: Arc<dyn Publish>,
         mirror: Mirror,
         published: watch::Sender<Publication>,
     ) -> Shared {
@@ -115,7 +115,7 @@ pub struct ControllerHandle {
 impl ControllerHandle {
     /// The configuration being served.
     pub fn config(&self) -> Arc<CompiledConfig> {
-        self.shared.config.load_full()
+        self.shared.config.current()
     }
 
     pub fn latest(&self) -> Arc<Translation> {

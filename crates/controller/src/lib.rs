@@ -19,9 +19,10 @@
 //! use lockgate_controller::{Controller, ControllerOptions};
 //!
 //! let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
-//! let controller = Controller::start(store, Arc::clone(&config), ControllerOptions::default()).await?;
+//! let controller = Controller::start(store, config.clone(), ControllerOptions::default()).await?;
 //! let handle = controller.handle(); // for the admin API
-//! // ... the proxy reads `config` ...
+//! // ... the proxy reads `config` (the proxy itself is a `Publish` too: `lockgate serve` hands
+//! // the controller the proxy, which builds its plan on each publish) ...
 //! controller.stop().await;
 //! # Ok(()) }
 //! ```
@@ -35,8 +36,7 @@ mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use lockgate_compiled::CompiledConfig;
+use lockgate_compiled::Publish;
 use lockgate_store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -104,7 +104,7 @@ impl Controller {
     /// watch-translate-publish loop, which translates once straight away.
     pub async fn start(
         store: Arc<dyn Store>,
-        config: Arc<ArcSwap<CompiledConfig>>,
+        config: Arc<dyn Publish>,
         options: ControllerOptions,
     ) -> Result<Controller, ControllerError> {
         let (handle, worker) = run::prepare(store, config, options).await?;

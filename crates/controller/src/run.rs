@@ -3,8 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-use lockgate_compiled::CompiledConfig;
+use lockgate_compiled::Publish;
 use lockgate_store::{Store, Watch, WatchEvent};
 use lockgate_translate::{PolicyState, translate};
 use tokio::sync::watch;
@@ -34,7 +33,7 @@ pub(crate) struct Worker {
 /// Publishes the persisted last known good (if any), then lists the store.
 pub(crate) async fn prepare(
     store: Arc<dyn Store>,
-    config: Arc<ArcSwap<CompiledConfig>>,
+    config: Arc<dyn Publish>,
     options: ControllerOptions,
 ) -> Result<(ControllerHandle, Worker), ControllerError> {
     let (published, _) = watch::channel(Publication {
@@ -43,7 +42,7 @@ pub(crate) async fn prepare(
     });
     let restored = restore(store.as_ref()).await;
     if let Some(state) = &restored {
-        config.store(Arc::clone(&state.served));
+        config.publish(Arc::clone(&state.served));
         published.send_replace(Publication {
             generation: 1,
             origin: Origin::Restored,
@@ -266,7 +265,7 @@ async fn translate_and_publish(
     let reports = Arc::new(outcome.reports);
     shared.remember_validated(Arc::clone(&snapshot), Arc::clone(&reports));
     let route_count = outcome.config.route_count();
-    shared.config.store(outcome.config);
+    shared.config.publish(outcome.config);
     let generation = shared.published.borrow().generation + 1;
     let metrics = &shared.metrics;
     metrics.publishes.inc();

@@ -74,7 +74,7 @@ fn options() -> ControllerOptions {
 
 async fn start(store: Arc<dyn Store>) -> (Controller, Arc<ArcSwap<CompiledConfig>>) {
     let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
-    let controller = Controller::start(store, Arc::clone(&config), options())
+    let controller = Controller::start(store, config.clone(), options())
         .await
         .unwrap();
     (controller, config)
@@ -233,7 +233,7 @@ async fn the_last_known_good_is_served_before_anything_is_translated() {
         .unwrap();
 
     let config = Arc::new(ArcSwap::from_pointee(CompiledConfig::default()));
-    let controller = Controller::start(Arc::clone(&store), Arc::clone(&config), options())
+    let controller = Controller::start(Arc::clone(&store), config.clone(), options())
         .await
         .unwrap();
     let handle = controller.handle();

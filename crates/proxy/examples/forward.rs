@@ -10,9 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use lockgate_compiled::{
     Action, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Matcher, PathMatch, Route,
     RouteOptions, Target, VirtualHost, WeightedTarget,
@@ -62,7 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             vec![upstream],
         )],
     );
-    let proxy = lockgate_proxy::Proxy::new(Arc::new(ArcSwap::from_pointee(config)));
+    let proxy = lockgate_proxy::Proxy::new(config);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -7,15 +7,16 @@ use std::time::Duration;
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
+use http_body::Body as _;
 use hyper::body::Incoming;
-use lockgate_compiled::Retries;
 use tokio::time::Instant;
 
-use crate::body::RequestBody;
+use crate::body::{ProxyBody, RequestBody};
+use crate::headers;
 use crate::outlier::Outcome;
+use crate::plan::{ClusterState, RetryPolicy};
 use crate::pool::{self, Lease, Limits, SendError};
 use crate::rng;
-use crate::table::ClusterState;
 use crate::upstream::{Limit, Permit};
 
 /// Envoy's base retry back-off; each retry doubles it, with full jitter.
@@ -71,48 +72,6 @@ impl Failure {
     }
 }
 
-/// Envoy's retry conditions that apply to an HTTP/1.1 upstream.
-#[derive(Default)]
-struct RetryOn {
-    any_5xx: bool,
-    gateway_error: bool,
-    connect_failure: bool,
-    reset: bool,
-}
-
-impl RetryOn {
-    fn parse(conditions: &[String]) -> RetryOn {
-        let mut on = RetryOn::default();
-        for condition in conditions.iter().flat_map(|c| c.split(',')) {
-            match condition.trim() {
-                // `5xx` also covers failures to connect and resets, as in Envoy.
-                "5xx" => on.any_5xx = true,
-                "gateway-error" => on.gateway_error = true,
-                "connect-failure" => on.connect_failure = true,
-                "reset" | "refused-stream" => on.reset = true,
-                _ => {}
-            }
-        }
-        on
-    }
-
-    fn status(&self, status: StatusCode) -> bool {
-        (self.any_5xx && status.is_server_error())
-            || (self.gateway_error && matches!(status.as_u16(), 502..=504))
-    }
-
-    fn failure(&self, failure: &Failure) -> bool {
-        match failure {
-            Failure::Connect(_) => self.any_5xx || self.gateway_error || self.connect_failure,
-            Failure::Reset(_) => self.any_5xx || self.gateway_error || self.reset,
-            // Only a per-try timeout gets here; the route's own deadline ends the request.
-            Failure::Timeout => self.any_5xx || self.gateway_error,
-            // A full circuit breaker is the upstream asking for less traffic, not more.
-            Failure::Overflow(_) => false,
-        }
-    }
-}
-
 /// Picks the next endpoint in round-robin order, skipping ejected ones. When every endpoint is
 /// ejected (possible when subsets of one upstream overlap), the turn's endpoint is used anyway:
 /// a cluster always has somewhere to send.
@@ -136,14 +95,11 @@ pub(crate) fn pick(cluster: &ClusterState) -> usize {
 pub(crate) async fn send(
     cluster: &ClusterState,
     outgoing: Outgoing,
-    retries: Option<&Retries>,
+    retries: Option<&RetryPolicy>,
     deadline: Option<Instant>,
 ) -> Result<(Response<Incoming>, Lease), Failure> {
     let retries = retries.filter(|_| matches!(outgoing.body, RequestBody::Empty));
-    let retry_on = retries.map_or_else(RetryOn::default, |r| RetryOn::parse(&r.retry_on));
-    let per_try = retries
-        .and_then(|r| r.per_try_timeout_ms)
-        .map(Duration::from_millis);
+    let per_try = retries.and_then(|r| r.per_try_timeout);
     let attempts = 1 + retries.map_or(0, |r| r.attempts);
     let limits = Limits {
         upstream: &cluster.upstream,
@@ -190,14 +146,14 @@ pub(crate) async fn send(
             });
         record(cluster, index, &result);
         let retry = !last
-            && match &result {
-                Ok((response, _)) => retry_on.status(response.status()),
+            && retries.is_some_and(|policy| match &result {
+                Ok((response, _)) => policy.on_status(response.status()),
                 Err(failure) => {
                     let route_deadline_reached =
                         matches!(failure, Failure::Timeout) && try_deadline == deadline;
-                    !route_deadline_reached && retry_on.failure(failure)
+                    !route_deadline_reached && policy.on_failure(failure)
                 }
-            };
+            });
         if !retry {
             return result;
         }
@@ -218,6 +174,37 @@ pub(crate) async fn send(
         tokio::time::sleep(back_off).await;
         attempt += 1;
     }
+}
+
+/// The client's response from the upstream's: hop-by-hop headers removed (a `101` keeps the
+/// upgrade's), the body streamed and cut at the route's deadline, the pooled connection given
+/// back when the body ends.
+pub(crate) fn stream_back(
+    response: Response<Incoming>,
+    lease: Option<Lease>,
+    deadline: Option<Instant>,
+) -> Response<ProxyBody> {
+    let (mut head, body) = response.into_parts();
+    if head.status != StatusCode::SWITCHING_PROTOCOLS {
+        headers::remove_hop_by_hop(&mut head.headers);
+    }
+    let body = if body.is_end_stream() {
+        // Nothing will poll an empty body to its end: release the connection now.
+        if let Some(lease) = lease {
+            lease.release();
+        }
+        ProxyBody::Empty
+    } else {
+        match deadline {
+            Some(deadline) => ProxyBody::Deadline {
+                body,
+                deadline: tokio::time::sleep_until(deadline),
+                lease,
+            },
+            None => ProxyBody::Streaming { body, lease },
+        }
+    };
+    Response::from_parts(head, body)
 }
 
 /// Tells outlier detection how an attempt went: failures to connect, resets and timeouts count

@@ -1,14 +1,8 @@
-//! Header work on the way through: hop-by-hop removal, `x-forwarded-*`, `x-request-id`, and the
-//! route's header manipulation.
+//! Message hygiene on the way through: hop-by-hop removal, `Expect`, split cookies, and the
+//! size of a request head.
 
-use http::header::{self, Entry, HeaderMap, HeaderName, HeaderValue};
-use lockgate_compiled::HeaderToAdd;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-use crate::rng;
-
-static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
-static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
@@ -76,52 +70,6 @@ fn header_names_in(value: &HeaderValue) -> impl Iterator<Item = HeaderName> + '_
         .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
 }
 
-/// Appends the client's address to `x-forwarded-for`, states the scheme the client used, and
-/// gives the request an id when it has none.
-pub(crate) fn set_forwarded(headers: &mut HeaderMap, client_ip: &HeaderValue) {
-    // One hash lookup per header (the entry API), not a lookup and then an insert.
-    match headers.entry(&X_FORWARDED_FOR) {
-        Entry::Vacant(vacant) => {
-            vacant.insert(client_ip.clone());
-        }
-        Entry::Occupied(mut occupied) => {
-            let existing = occupied.get();
-            let mut joined = Vec::with_capacity(existing.len() + 2 + client_ip.len());
-            joined.extend_from_slice(existing.as_bytes());
-            joined.extend_from_slice(b", ");
-            joined.extend_from_slice(client_ip.as_bytes());
-            // Both parts were valid header values, so is the join; keep the old one otherwise.
-            if let Ok(value) = HeaderValue::from_bytes(&joined) {
-                occupied.insert(value);
-            }
-        }
-    }
-    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    if let Entry::Vacant(vacant) = headers.entry(&X_REQUEST_ID) {
-        vacant.insert(request_id());
-    }
-}
-
-/// A random UUID (version 4), as Envoy generates.
-fn request_id() -> HeaderValue {
-    let bits = rng::next_u128();
-    let bytes = (bits & !(0xf000 << 64) | (0x4000 << 64)) & !(0xc << 60) | (0x8 << 60);
-    let mut text = [0u8; 36];
-    let mut n = 0;
-    for (i, byte) in bytes.to_be_bytes().iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            text[n] = b'-';
-            n += 1;
-        }
-        text[n] = HEX_LOWER[usize::from(byte >> 4)];
-        text[n + 1] = HEX_LOWER[usize::from(byte & 0xf)];
-        n += 2;
-    }
-    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("0"))
-}
-
-const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
-
 /// HTTP/2 may split `cookie` into one field per cookie; an HTTP/1.1 upstream must get them as one
 /// field joined by `; ` (RFC 9113 section 8.2.3).
 pub(crate) fn join_cookies(headers: &mut HeaderMap) {
@@ -136,28 +84,6 @@ pub(crate) fn join_cookies(headers: &mut HeaderMap) {
     }
     if let Ok(value) = HeaderValue::from_bytes(&joined) {
         headers.insert(header::COOKIE, value);
-    }
-}
-
-/// Applies a route's header manipulation: removals first, then additions, as Envoy does.
-/// Names and values that are not valid in HTTP are skipped (the translator should have refused
-/// them); the request is not failed for them.
-pub(crate) fn manipulate(headers: &mut HeaderMap, remove: &[String], add: &[HeaderToAdd]) {
-    for name in remove {
-        headers.remove(name.as_str());
-    }
-    for to_add in add {
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(to_add.name.as_bytes()),
-            HeaderValue::from_str(&to_add.value),
-        ) else {
-            continue;
-        };
-        if to_add.append {
-            headers.append(name, value);
-        } else {
-            headers.insert(name, value);
-        }
     }
 }
 

@@ -1,15 +1,18 @@
 //! The data plane: executes a [`CompiledConfig`] for HTTP/1.1 and h2c clients.
 //!
-//! The controller publishes configurations by storing them into a shared
-//! [`ArcSwap`]; every request loads it once and runs entirely on that
-//! snapshot, so a reload never changes a request half-way and never drops a connection. Nothing
-//! here reaches back into a store or the translator: the compiled configuration says everything
-//! (routes in final order, regexes built, clusters with their endpoints).
+//! The controller publishes configurations with [`Proxy::publish`] (the proxy is its
+//! [`Publish`] target). Each publish builds an executable plan (`plan`: typed headers, methods,
+//! retry conditions and timeouts, cluster state, a route index per virtual host) once, off the
+//! request path, and swaps it in with an [`ArcSwap`]; every request takes the plan once and runs
+//! entirely on it, so a reload never changes a request half-way and never drops a connection.
+//! Nothing here reaches back into a store or the translator: the compiled configuration says
+//! everything (routes in final order, regexes built, clusters with their endpoints).
 //!
-//! Per request: the authority checked and decided (see `authority`: absolute-form and HTTP/2's
-//! `:authority` win, several or invalid `Host` headers get 400); the virtual host by it; the
-//! path normalised (see `path`, and [`EscapedSlashes`] for `%2F`, `%5C` and `\`) before the
-//! first-match scan of the routes; then a direct response, a redirect, or a weighted pick of a
+//! A request runs through fixed phases over one request context (`phases`, `ctx`; features are
+//! filters in `filters/`): the authority checked and decided (see `authority`: absolute-form and
+//! HTTP/2's `:authority` win, several or invalid `Host` headers get 400); the virtual host by it;
+//! the path normalised (see `path`, and [`EscapedSlashes`] for `%2F`, `%5C` and `\`) before the
+//! first matching route is found through the index; then a direct response, a redirect, or a weighted pick of a
 //! destination and a round-robin pick of its endpoint, with the route's timeout (15 s unless
 //! set), retries (for requests without a body) and header manipulation. Bodies stream both ways;
 //! nothing is buffered whole; `Upgrade` requests (WebSocket) are spliced through. Upstream
@@ -25,10 +28,9 @@
 //! ```no_run
 //! # use std::sync::Arc;
 //! # async fn run(config: lockgate_compiled::CompiledConfig) -> std::io::Result<()> {
-//! let config = Arc::new(arc_swap::ArcSwap::from_pointee(config));
-//! let proxy = lockgate_proxy::Proxy::new(config.clone());
+//! let proxy = lockgate_proxy::Proxy::new(config);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! // Elsewhere, `config.store(Arc::new(new_config))` publishes a new configuration.
+//! // Elsewhere, `proxy.publish(Arc::new(new_config))` publishes a new configuration.
 //! proxy.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await
 //! # }
 //! ```
@@ -36,20 +38,24 @@
 mod authority;
 mod body;
 mod conn;
+mod ctx;
+mod filters;
 mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
-mod handler;
 mod headers;
 mod limits;
+mod local_plan;
 mod outlier;
 mod path;
+mod phases;
+mod plan;
 mod pool;
-mod redirect;
+mod registry;
 mod rng;
 mod route;
+mod route_index;
 mod stats;
-mod table;
 mod upgrade;
 mod upstream;
 
@@ -59,12 +65,11 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::{ArcSwap, Guard};
-use http::HeaderValue;
+use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use lockgate_compiled::CompiledConfig;
+use lockgate_compiled::{CompiledConfig, Publish};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, watch};
 
@@ -76,7 +81,9 @@ pub use stats::{
 };
 
 use crate::conn::{Activity, Monitored, Tracked};
-use crate::table::{Registry, Table};
+use crate::ctx::{Client, Scheme};
+use crate::plan::Plan;
+use crate::registry::Registry;
 
 /// The proxy. Cloning is cheap; clones share the configuration and the counters (upstream
 /// connections are pooled per worker thread, whichever proxy opened them).
@@ -86,9 +93,8 @@ pub struct Proxy {
 }
 
 struct Inner {
-    config: Arc<ArcSwap<CompiledConfig>>,
-    /// The table of the configuration last seen; rebuilt when the configuration changes.
-    table: ArcSwap<Table>,
+    /// The plan of the configuration published last (see [`Proxy::publish`]).
+    plan: ArcSwap<Plan>,
     registry: Registry,
     limits: Limits,
     escaped_slashes: EscapedSlashes,
@@ -98,7 +104,7 @@ struct Inner {
 ///
 /// ```
 /// # use std::sync::Arc;
-/// # let config = Arc::new(arc_swap::ArcSwap::from_pointee(lockgate_compiled::CompiledConfig::new(vec![], vec![])));
+/// # let config = lockgate_compiled::CompiledConfig::new(vec![], vec![]);
 /// let mut limits = lockgate_proxy::Limits::default();
 /// limits.max_connections = 1_000;
 /// let proxy = lockgate_proxy::Proxy::builder(config)
@@ -107,7 +113,7 @@ struct Inner {
 ///     .build();
 /// ```
 pub struct ProxyBuilder {
-    config: Arc<ArcSwap<CompiledConfig>>,
+    config: Arc<CompiledConfig>,
     limits: Limits,
     escaped_slashes: EscapedSlashes,
 }
@@ -126,12 +132,12 @@ impl ProxyBuilder {
     }
 
     pub fn build(self) -> Proxy {
-        let table = Table::new(self.config.load_full());
+        let registry = Registry::new();
+        let plan = Plan::build(self.config, &registry);
         Proxy {
             inner: Arc::new(Inner {
-                config: self.config,
-                table: ArcSwap::from_pointee(table),
-                registry: Registry::new(),
+                plan: ArcSwap::from_pointee(plan),
+                registry,
                 limits: self.limits,
                 escaped_slashes: self.escaped_slashes,
             }),
@@ -140,14 +146,15 @@ impl ProxyBuilder {
 }
 
 impl Proxy {
-    /// A proxy serving whatever `config` holds at the time of each request, with the default
-    /// [`Limits`] and [`EscapedSlashes`] policy.
-    pub fn new(config: Arc<ArcSwap<CompiledConfig>>) -> Proxy {
+    /// A proxy serving `config` until the next [`Proxy::publish`], with the default [`Limits`]
+    /// and [`EscapedSlashes`] policy.
+    pub fn new(config: impl Into<Arc<CompiledConfig>>) -> Proxy {
         Proxy::builder(config).build()
     }
 
     /// A proxy with limits or policies of its own.
-    pub fn builder(config: Arc<ArcSwap<CompiledConfig>>) -> ProxyBuilder {
+    pub fn builder(config: impl Into<Arc<CompiledConfig>>) -> ProxyBuilder {
+        let config = config.into();
         ProxyBuilder {
             config,
             limits: Limits::default(),
@@ -221,18 +228,19 @@ impl Proxy {
                 }
             };
             let _ = stream.set_nodelay(true);
-            // Formatted once per connection, cloned (a reference count) per request.
-            let client_ip = HeaderValue::try_from(peer.ip().to_string())
-                .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+            // Phase 1, accept: what the connection's requests share.
+            let client = Arc::new(Client::new(peer, Scheme::Http));
             let activity = Activity::new();
             let inner = self.inner.clone();
             let counted = activity.clone();
             let service = service_fn(move |request| {
                 let in_flight = counted.begin();
-                let inner = inner.clone();
-                let client_ip = client_ip.clone();
+                // This worker's handle on the plan published now: no shared reference count
+                // is touched per request (see `local_plan`).
+                let local = local_plan::current(&inner);
+                let client = client.clone();
                 async move {
-                    let response = inner.handle(request, &client_ip).await;
+                    let response = local.inner.handle(&local.plan, &client, request).await;
                     Ok::<_, Infallible>(response.map(|body| Tracked::new(body, in_flight)))
                 }
             });
@@ -344,19 +352,29 @@ impl Proxy {
     pub fn stats(&self) -> Stats {
         self.inner.registry.read()
     }
+
+    /// Serves `config` from now on. Its plan is built here, once, before it is swapped in:
+    /// requests in flight finish on the plan they started with, new ones take the new one, and
+    /// no connection is dropped.
+    pub fn publish(&self, config: Arc<CompiledConfig>) {
+        let plan = Plan::build(config, &self.inner.registry);
+        self.inner.plan.store(Arc::new(plan));
+    }
+
+    /// The configuration served now.
+    pub fn current(&self) -> Arc<CompiledConfig> {
+        self.inner.plan.load().config.clone()
+    }
 }
 
-impl Inner {
-    /// The table for the configuration published now: loaded once per request.
-    fn table(&self) -> Arc<Table> {
-        let config = self.config.load();
-        let table = self.table.load();
-        if Arc::ptr_eq(&table.config, &config) {
-            return Guard::into_inner(table);
-        }
-        let table = Arc::new(Table::new(Guard::into_inner(config)));
-        self.table.store(table.clone());
-        table
+/// The controller publishes straight into the proxy.
+impl Publish for Proxy {
+    fn publish(&self, config: Arc<CompiledConfig>) {
+        Proxy::publish(self, config);
+    }
+
+    fn current(&self) -> Arc<CompiledConfig> {
+        Proxy::current(self)
     }
 }
 

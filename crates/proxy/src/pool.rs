@@ -115,6 +115,11 @@ impl Lease {
         }
     }
 
+    /// The endpoint the connection goes to.
+    pub(crate) fn endpoint(&self) -> SocketAddr {
+        self.endpoint
+    }
+
     /// Keeps `permit` until the connection is released or dropped.
     pub(crate) fn hold(&mut self, permit: Permit) {
         self.permit = Some(permit);

@@ -1,16 +1,22 @@
 //! Route matching: the first route of the virtual host whose matcher holds wins.
 //!
-//! The translator has already ordered the routes and compiled the regular expressions, so this
-//! is a plain scan. Everything here borrows from the request; nothing allocates unless a header
-//! repeats (its values are then joined with `,` as Envoy does) or a query value is escaped.
+//! The translator has already ordered the routes and compiled the regular expressions; the plan
+//! has typed the methods and header names and indexed the routes by path ([`RouteIndex`]), so a
+//! request visits only the routes whose path condition can hold, in order. Everything here
+//! borrows from the request; nothing allocates unless a header repeats (its values are then
+//! joined with `,` as Envoy does) or a query value is escaped.
 
 use std::borrow::Cow;
 
-use crate::path::{self, EscapedSlashes, hex_value};
 use http::{HeaderMap, Method};
 use lockgate_compiled::{
     CompiledConfig, HeaderMatch, Matcher, PathMatch, QueryMatch, Route, ValueMatch, VirtualHost,
 };
+
+use crate::path::{self, EscapedSlashes, hex_value};
+use crate::plan::{HeaderKey, MatcherPlan, Plan, VirtualHostPlan};
+use crate::registry::Registry;
+use crate::route_index::RouteIndex;
 
 /// A request as [`find_route`] sees it: what routing looks at, nothing else.
 #[derive(Debug, Clone, Copy)]
@@ -50,9 +56,10 @@ pub enum RouteLookup<'c> {
 /// handler runs for every request, so the answer is what the proxy would do (for tools such
 /// as an `explain-request` command, and for tests of what translation produces).
 pub fn find_route<'c>(config: &'c CompiledConfig, request: &RouteRequest<'_>) -> RouteLookup<'c> {
-    let Some(virtual_host) = config.virtual_host(request.authority) else {
+    let Some(vh_index) = config.virtual_host_index(request.authority) else {
         return RouteLookup::NoVirtualHost;
     };
+    let virtual_host = &config.virtual_hosts[vh_index];
     let normalised = match path::normalise(request.path, request.escaped_slashes) {
         Ok(normalised) => normalised,
         Err(error) => return RouteLookup::BadPath(error.to_string()),
@@ -62,13 +69,16 @@ pub fn find_route<'c>(config: &'c CompiledConfig, request: &RouteRequest<'_>) ->
         path: &normalised,
         query: request.query,
         authority: request.authority,
+        scheme: "http",
         headers: request.headers,
     };
-    match find(&virtual_host.routes, &view) {
-        Some((index, route)) => RouteLookup::Matched {
+    // The plan the proxy would build for this configuration (with counters of its own).
+    let plan = Plan::build(std::sync::Arc::new(config.clone()), &Registry::new());
+    match find(virtual_host, &plan.virtual_hosts[vh_index], &view) {
+        Some(index) => RouteLookup::Matched {
             virtual_host,
             index,
-            route,
+            route: &virtual_host.routes[index],
             path: normalised.into_owned(),
         },
         None => RouteLookup::NoRoute { virtual_host },
@@ -82,27 +92,48 @@ pub(crate) struct RequestView<'a> {
     pub(crate) path: &'a str,
     pub(crate) query: Option<&'a str>,
     pub(crate) authority: &'a str,
+    /// What `:scheme` matches: the scheme the client used.
+    pub(crate) scheme: &'static str,
     pub(crate) headers: &'a HeaderMap,
 }
 
-/// The first matching route and its index in `routes`.
-pub(crate) fn find<'r>(
-    routes: &'r [Route],
+/// The index of the first route of `vh` whose matcher holds, visiting only the routes the
+/// index names for the path.
+pub(crate) fn find(
+    vh: &VirtualHost,
+    plan: &VirtualHostPlan,
     request: &RequestView<'_>,
-) -> Option<(usize, &'r Route)> {
-    routes
-        .iter()
-        .enumerate()
-        .find(|(_, route)| matches(&route.matcher, request))
+) -> Option<usize> {
+    find_in(
+        &vh.routes,
+        &plan.index,
+        |i| &plan.routes[i].matcher,
+        request,
+    )
 }
 
-pub(crate) fn matches(matcher: &Matcher, request: &RequestView<'_>) -> bool {
+/// [`find`] over any routes and index: `planned(i)` is the typed part of route `i`'s matcher.
+pub(crate) fn find_in<'p>(
+    routes: &[Route],
+    index: &RouteIndex,
+    planned: impl Fn(usize) -> &'p MatcherPlan,
+    request: &RequestView<'_>,
+) -> Option<usize> {
+    index.first(request.path, |i| {
+        matches(&routes[i].matcher, planned(i), request)
+    })
+}
+
+pub(crate) fn matches(matcher: &Matcher, plan: &MatcherPlan, request: &RequestView<'_>) -> bool {
     path_matches(&matcher.path, request.path)
         // The delegating parents' paths a child could not be proven to stay inside.
         && matcher.within.iter().all(|p| path_matches(p, request.path))
-        && (matcher.methods.is_empty()
-            || matcher.methods.iter().any(|m| m == request.method.as_str()))
-        && matcher.headers.iter().all(|h| header_matches(h, request))
+        && plan.allows(request.method)
+        && matcher
+            .headers
+            .iter()
+            .zip(plan.headers.iter())
+            .all(|(h, key)| header_matches(h, key, request))
         && matcher
             .query
             .iter()
@@ -137,34 +168,24 @@ fn path_matches(path_match: &PathMatch, path: &str) -> bool {
     }
 }
 
-/// The length of the path prefix a prefix rewrite replaces: the prefix for prefix routes, the
-/// whole path for exact ones; regex routes are not rewritten.
-pub(crate) fn rewritable_prefix_len(path_match: &PathMatch, path: &str) -> Option<usize> {
-    match path_match {
-        PathMatch::Prefix { value, .. } => Some(value.len()),
-        PathMatch::Exact { .. } => Some(path.len()),
-        PathMatch::Regex(_) => None,
-    }
-}
-
-fn header_matches(header: &HeaderMatch, request: &RequestView<'_>) -> bool {
-    let found = match header_value(&header.name, request) {
+fn header_matches(header: &HeaderMatch, key: &HeaderKey, request: &RequestView<'_>) -> bool {
+    let found = match header_value(key, request) {
         None => false,
         Some(value) => value_matches(&header.value, &value),
     };
     found != header.invert
 }
 
-/// The value of a request header for matching; the pseudo-headers of HTTP/2 are available for
-/// HTTP/1.1 requests too, as in Envoy. Bytes that are not UTF-8 read as U+FFFD.
-fn header_value<'a>(name: &str, request: &'a RequestView<'_>) -> Option<Cow<'a, str>> {
-    match name {
-        ":authority" => return Some(Cow::Borrowed(request.authority)),
-        ":method" => return Some(Cow::Borrowed(request.method.as_str())),
-        ":path" => return Some(Cow::Borrowed(request.path)),
-        ":scheme" => return Some(Cow::Borrowed("http")),
-        _ => {}
-    }
+/// The value of a request header for matching. Bytes that are not UTF-8 read as U+FFFD.
+fn header_value<'a>(key: &HeaderKey, request: &'a RequestView<'_>) -> Option<Cow<'a, str>> {
+    let name = match key {
+        HeaderKey::Authority => return Some(Cow::Borrowed(request.authority)),
+        HeaderKey::Method => return Some(Cow::Borrowed(request.method.as_str())),
+        HeaderKey::Path => return Some(Cow::Borrowed(request.path)),
+        HeaderKey::Scheme => return Some(Cow::Borrowed(request.scheme)),
+        HeaderKey::Absent => return None,
+        HeaderKey::Name(name) => name,
+    };
     let mut values = request.headers.get_all(name).iter();
     let first = values.next()?;
     let first = String::from_utf8_lossy(first.as_bytes());

@@ -23,8 +23,8 @@ use lockgate_compiled::RouteOptions;
 use tokio::time::Instant;
 
 use crate::forward::{self, Failure, Outgoing};
+use crate::plan::ClusterState;
 use crate::pool::{self, Limits};
-use crate::table::ClusterState;
 use crate::upstream::Limit;
 
 /// The client's side of an upgrade it asked for.

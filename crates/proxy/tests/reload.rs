@@ -227,10 +227,10 @@ async fn shutdown_stops_accepting_and_drains_requests_in_flight() {
 #[tokio::test]
 async fn serving_on_threads_of_its_own_answers_and_drains() {
     let backend = echo("threaded").await;
-    let config = Arc::new(arc_swap::ArcSwap::from_pointee(single(
+    let config = single(
         vec![route("r", prefix("/"), to_cluster(0))],
         vec![cluster("b", &[backend])],
-    )));
+    );
     let proxy = lockgate_proxy::Proxy::new(config);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

@@ -7,7 +7,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
@@ -31,7 +30,6 @@ pub type TestBody = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
 pub struct Gateway {
     pub addr: SocketAddr,
-    pub config: Arc<ArcSwap<CompiledConfig>>,
     pub proxy: Proxy,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -49,8 +47,7 @@ impl Gateway {
     ) -> Gateway {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let config = Arc::new(ArcSwap::from_pointee(config));
-        let proxy = Proxy::builder(config.clone())
+        let proxy = Proxy::builder(config)
             .limits(limits)
             .escaped_slashes(escaped_slashes)
             .build();
@@ -65,7 +62,6 @@ impl Gateway {
         });
         Gateway {
             addr,
-            config,
             proxy,
             shutdown: Some(tx),
             task: Some(task),
@@ -73,7 +69,7 @@ impl Gateway {
     }
 
     pub fn publish(&self, config: CompiledConfig) {
-        self.config.store(Arc::new(config));
+        self.proxy.publish(Arc::new(config));
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,6 +1,13 @@
-//! The `Location` of a redirect route, built from the request and the route's redirect fields.
+//! A redirect route's answer: its status and a `Location` built from the request and the
+//! route's redirect fields.
 
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
 use lockgate_compiled::Redirect;
+
+use crate::body::ProxyBody;
+use crate::filters::direct_response::local;
 
 /// What the redirect needs to know about the request.
 pub(crate) struct Origin<'a> {
@@ -11,6 +18,23 @@ pub(crate) struct Origin<'a> {
     pub(crate) query: Option<&'a str>,
     /// How much of `path` a prefix rewrite replaces, when the route can be rewritten.
     pub(crate) rewritable_prefix: Option<usize>,
+}
+
+/// The redirect response; a `Location` that is not a valid header value (a host or path the
+/// translator let through) is a 500 rather than a broken header.
+pub(crate) fn respond(
+    status: StatusCode,
+    redirect: &Redirect,
+    origin: &Origin<'_>,
+) -> Response<ProxyBody> {
+    let mut response = local(status, Bytes::new());
+    match HeaderValue::try_from(location(redirect, origin)) {
+        Ok(location) => {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        Err(_) => *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR,
+    }
+    response
 }
 
 /// Envoy's rules: `https` switches the scheme and drops the port unless one is given; `host`
