@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Data plane throughput and tail latency: lockgate against HAProxy and nginx, each pinned to one
-# core, in front of the same backend, on the seed's `/echo` route.
+# core, in front of the same backends, on the seed's two routes in their canary phases: `/echo`
+# header-matched (`stage: canary` goes to v2; the measured requests carry no header, so every
+# request first fails the canary route) and `/foxtrot` weighted 90/10 between v1 and v2.
 #
-#   bench/dataplane.sh                 # 10 s per proxy, 64 connections
-#   DURATION=30s CONNECTIONS=128 ROUNDS=3 bench/dataplane.sh
+#   bench/dataplane.sh                 # 10 s per proxy and path, 64 connections
+#   DURATION=30s CONNECTIONS=128 ROUNDS=3 PATHS=/echo bench/dataplane.sh
+#
+# Like for like: the peers do what lockgate does (see bench/peers.sh for their configurations).
 #
 # Layout: every proxy runs pinned to PROXY_CORE (default 0) with one worker; the backend
 # (`lockgate echo`, the seed's http-echo) and wrk share LOAD_CORE (default: the last core), so the
@@ -20,12 +24,12 @@ set -euo pipefail
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 ROUNDS=${ROUNDS:-1}
+PATHS=${PATHS:-/echo /foxtrot}
 CORES=$(nproc)
 PROXY_CORE=${PROXY_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-$((CORES - 1))}
 
 source "$(dirname "$0")/common.sh"
-BACKEND_PORT=${BACKEND_PORT:-$(free_port)}
 LOCKGATE_PORT=${LOCKGATE_PORT:-$(free_port)}
 ADMIN_PORT=${ADMIN_PORT:-$(free_port)}
 HAPROXY_PORT=${HAPROXY_PORT:-$(free_port)}
@@ -42,16 +46,16 @@ need() {
     fi
 }
 
-# Waits (at most 10 s) until `url` answers 200 with the seed's body.
+# Waits (at most 10 s) until `url` answers with one of the seed's bodies (`version:...`).
 wait_for() {
     local name=$1 url=$2
     for _ in $(seq 100); do
-        if [[ $(curl -s -m 1 "$url" 2>/dev/null || true) == "version:echo-v1" ]]; then
+        if [[ $(curl -s -m 1 "$url" 2>/dev/null || true) == version:* ]]; then
             return 0
         fi
         sleep 0.1
     done
-    echo "$name did not answer $url with version:echo-v1; its log:" >&2
+    echo "$name did not answer $url with a version; its log:" >&2
     cat "$work/$name.log" >&2 || true
     exit 1
 }
@@ -74,89 +78,29 @@ echo "building lockgate (release)..." >&2
 cargo build --release -q -p lockgate --manifest-path "$repo/Cargo.toml"
 lockgate=$repo/target/release/lockgate
 
-# The backend: the seed's http-echo.
-start backend "$LOAD_CORE" "$lockgate" echo --text version:echo-v1 --listen "127.0.0.1:$BACKEND_PORT"
-wait_for backend "http://127.0.0.1:$BACKEND_PORT/echo"
-
-# lockgate: the seed's upstream, virtual service and echo route table, and an Endpoint for the
-# backend (what `kubectl apply -f echo.yaml` is in the seed).
-mkdir -p "$work/config"
-cp "$repo/crates/cli/demo/upstream-echo.yaml" "$repo/crates/cli/demo/vs.yaml" \
-    "$repo/crates/cli/demo/rt-echo-1.yaml" "$work/config/"
-cat >"$work/config/endpoint-echo-v1.yaml" <<YAML
-apiVersion: gloo.solo.io/v1
-kind: Endpoint
-metadata:
-  name: echo-v1
-  namespace: echo
-  labels:
-    app: echo
-    version: v1
-spec:
-  address: 127.0.0.1
-  port: $BACKEND_PORT
-YAML
+source "$(dirname "$0")/peers.sh"
+start_backends "$LOAD_CORE"
+write_lockgate_config
 start lockgate "$PROXY_CORE" "$lockgate" serve --config-dir "$work/config" \
     --listen "127.0.0.1:$LOCKGATE_PORT" --admin "127.0.0.1:$ADMIN_PORT" \
     --state-dir "$work/state" --workers 1
 wait_for lockgate "http://127.0.0.1:$LOCKGATE_PORT/echo"
 
-cat >"$work/haproxy.cfg" <<CFG
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
-frontend gateway
-  bind 127.0.0.1:$HAPROXY_PORT
-  default_backend echo
-backend echo
-  http-reuse always
-  server echo-v1 127.0.0.1:$BACKEND_PORT
-CFG
+write_haproxy_config "$HAPROXY_PORT" "$work/haproxy.cfg"
 start haproxy "$PROXY_CORE" haproxy -f "$work/haproxy.cfg"
 wait_for haproxy "http://127.0.0.1:$HAPROXY_PORT/echo"
 
-cat >"$work/nginx.conf" <<CFG
-worker_processes 1;
-daemon off;
-master_process off;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx-body;
-  proxy_temp_path $work/nginx-proxy;
-  keepalive_requests 1000000;
-  upstream echo {
-    server 127.0.0.1:$BACKEND_PORT;
-    keepalive 128;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location / {
-      proxy_pass http://echo;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-    }
-  }
-}
-CFG
+write_nginx_config "$NGINX_PORT" "$work" "$work/nginx.conf"
 start nginx "$PROXY_CORE" nginx -c "$work/nginx.conf"
 wait_for nginx "http://127.0.0.1:$NGINX_PORT/echo"
 
 declare -A best_rps best_p99 best_cpu
-measure() { # name port
-    local name=$1 port=$2 out rps p99 ticks requests cpu
-    ticks=$(cpu_ticks "${pid_of[$name]}")
+measure() { # name port path
+    local name=$3:$1 port=$2 out rps p99 ticks requests cpu
+    ticks=$(cpu_ticks "${pid_of[$1]}")
     out=$(taskset -c "$LOAD_CORE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency \
-        "http://127.0.0.1:$port/echo")
-    ticks=$(($(cpu_ticks "${pid_of[$name]}") - ticks))
+        "http://127.0.0.1:$port$3")
+    ticks=$(($(cpu_ticks "${pid_of[$1]}") - ticks))
     requests=$(awk '/ requests in / {print $1}' <<<"$out")
     cpu=$(awk -v t="$ticks" -v n="$requests" -v hz="$TICKS_PER_SECOND" 'BEGIN {print t * 1e6 / hz / n}')
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
@@ -182,15 +126,20 @@ measure() { # name port
 
 echo "wrk: $CONNECTIONS connections, $DURATION per run, $ROUNDS round(s); proxies on core $PROXY_CORE, backend and wrk on core $LOAD_CORE" >&2
 for _ in $(seq "$ROUNDS"); do
-    measure haproxy "$HAPROXY_PORT"
-    measure nginx "$NGINX_PORT"
-    measure lockgate "$LOCKGATE_PORT"
+    for path in $PATHS; do
+        measure haproxy "$HAPROXY_PORT" "$path"
+        measure nginx "$NGINX_PORT" "$path"
+        measure lockgate "$LOCKGATE_PORT" "$path"
+    done
 done
 
-printf '\n%-10s %12s %10s %14s %12s %14s %12s\n' proxy "req/s" "p99 ms" "req/s ratio" "p99 ratio" \
-    "CPU us/req" "CPU ratio"
-for name in haproxy nginx lockgate; do
-    awk -v n="$name" -v r="${best_rps[$name]}" -v p="${best_p99[$name]}" -v c="${best_cpu[$name]}" \
-        -v hr="${best_rps[haproxy]}" -v hp="${best_p99[haproxy]}" -v hc="${best_cpu[haproxy]}" \
-        'BEGIN {printf "%-10s %12.0f %10.2f %13.2fx %11.2fx %14.1f %11.2fx\n", n, r, p, r / hr, p / hp, c, c / hc}'
+for path in $PATHS; do
+    printf '\n%s\n%-10s %12s %10s %14s %12s %14s %12s\n' "$path" proxy "req/s" "p99 ms" \
+        "req/s ratio" "p99 ratio" "CPU us/req" "CPU ratio"
+    for proxy in haproxy nginx lockgate; do
+        name=$path:$proxy base=$path:haproxy
+        awk -v n="$proxy" -v r="${best_rps[$name]}" -v p="${best_p99[$name]}" -v c="${best_cpu[$name]}" \
+            -v hr="${best_rps[$base]}" -v hp="${best_p99[$base]}" -v hc="${best_cpu[$base]}" \
+            'BEGIN {printf "%-10s %12.0f %10.2f %13.2fx %11.2fx %14.1f %11.2fx\n", n, r, p, r / hr, p / hp, c, c / hc}'
+    done
 done

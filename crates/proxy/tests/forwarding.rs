@@ -143,7 +143,9 @@ async fn a_reset_before_the_response_answers_502() {
     assert!(!reply.body.contains(&addr.port().to_string()));
 }
 
-#[tokio::test]
+// Paused time: the timers fire when the runtime has nothing else to do, so the test waits
+// on no real clock and the times it checks are exact.
+#[tokio::test(start_paused = true)]
 async fn a_slow_upstream_answers_504_at_the_route_timeout() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let rx = Arc::new(tokio::sync::Mutex::new(Some(rx)));
@@ -166,11 +168,14 @@ async fn a_slow_upstream_answers_504_at_the_route_timeout() {
         },
     )
     .await;
+    let started = tokio::time::Instant::now();
     let reply = get(&client(), &gateway, "h", "/").await;
     assert_eq!(
         (reply.status, reply.body.as_str()),
         (504, "upstream request timeout")
     );
+    // Paused time moves only when timers fire: exactly the route timeout passed.
+    assert_eq!(started.elapsed(), Duration::from_millis(100));
     drop(tx);
 }
 
@@ -203,16 +208,19 @@ fn retries(attempts: u32, on: &str) -> RouteOptions {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_turn_5xx_into_success_for_requests_without_a_body() {
     let (addr, seen) = flaky(2).await;
     let gateway = gateway_to(&[addr], retries(2, "5xx")).await;
+    let started = tokio::time::Instant::now();
     let reply = get(&client(), &gateway, "h", "/").await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "finally"));
     assert_eq!(seen.load(Ordering::SeqCst), 3);
+    // Two back-offs with full jitter under Envoy's 25 ms base: at most 25 ms, then 50 ms.
+    assert!(started.elapsed() <= Duration::from_millis(75), "{:?}", started.elapsed());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn retries_give_up_after_their_attempts() {
     let (addr, seen) = flaky(10).await;
     let gateway = gateway_to(&[addr], retries(1, "gateway-error")).await;
@@ -221,7 +229,7 @@ async fn retries_give_up_after_their_attempts() {
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn requests_with_a_body_are_not_retried() {
     let (addr, seen) = flaky(1).await;
     let gateway = gateway_to(&[addr], retries(3, "5xx")).await;
@@ -234,7 +242,7 @@ async fn requests_with_a_body_are_not_retried() {
     assert_eq!(seen.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn connect_failures_retry_on_the_next_endpoint() {
     let closed = closed_port().await;
     let good = echo("good").await;
@@ -309,7 +317,7 @@ async fn weighted_destinations_split_traffic_by_weight() {
     assert_eq!(stats.listener.requests, 2000);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn per_try_timeout_retries_a_hung_attempt() {
     let seen = Arc::new(AtomicU32::new(0));
     let counter = seen.clone();
@@ -329,8 +337,15 @@ async fn per_try_timeout_retries_a_hung_attempt() {
         r.per_try_timeout_ms = Some(100);
     }
     let gateway = gateway_to(&[addr], options).await;
+    let started = tokio::time::Instant::now();
     let reply = get(&client(), &gateway, "h", "/").await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "second try"));
+    // The per-try timeout, then one back-off of at most 25 ms.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(100) && elapsed <= Duration::from_millis(125),
+        "{elapsed:?}"
+    );
 }
 
 /// A backend on its own accept loop that counts the connections it accepted.

@@ -222,7 +222,8 @@ async fn a_large_upload_streams_and_a_slow_backend_holds_back_the_client() {
     producer.await.unwrap();
 }
 
-#[tokio::test]
+// Paused time: the route timeout fires as soon as nothing else can happen, and exactly.
+#[tokio::test(start_paused = true)]
 async fn streamed_responses_are_cut_at_the_route_timeout() {
     let (_hold, held) = mpsc::channel::<Bytes>(1);
     let held = Arc::new(tokio::sync::Mutex::new(Some(held)));
@@ -254,6 +255,7 @@ async fn streamed_responses_are_cut_at_the_route_timeout() {
         .header("host", "h")
         .body(empty())
         .unwrap();
+    let started = tokio::time::Instant::now();
     let response = client().request(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let mut body = response.into_body();
@@ -267,4 +269,6 @@ async fn streamed_responses_are_cut_at_the_route_timeout() {
         rest.is_err(),
         "the body must end in an error, not look complete"
     );
+    // The deadline covers the whole response, from the request's start.
+    assert_eq!(started.elapsed(), Duration::from_millis(200));
 }
