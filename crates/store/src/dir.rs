@@ -71,7 +71,8 @@ struct Shared {
 }
 
 struct Stored {
-    entry: Entry,
+    /// Shared with the scanner, which hands out the same `Arc` while the file is unchanged.
+    entry: Arc<Entry>,
     generation: i64,
     resource_version: Revision,
 }
@@ -204,11 +205,15 @@ impl Shared {
             }
             state.problems = result.problems;
         }
+        // No file changed: what is stored is what the directory says.
+        let Some(entries) = result.entries else {
+            return;
+        };
         let mut events = Vec::new();
         let removed: Vec<ResourceKey> = state
             .current
             .keys()
-            .filter(|k| !result.entries.contains_key(*k))
+            .filter(|k| !entries.contains_key(*k))
             .cloned()
             .collect();
         for key in removed {
@@ -220,9 +225,13 @@ impl Shared {
                 revision: state.revision,
             });
         }
-        for (key, entry) in result.entries {
+        for (key, entry) in entries {
             let previous = state.current.get(&key);
-            let generation = match (previous.map(|p| &p.entry), &entry) {
+            // The same decoding of the same bytes, from a file that did not change.
+            if previous.is_some_and(|p| Arc::ptr_eq(&p.entry, &entry)) {
+                continue;
+            }
+            let generation = match (previous.map(|p| &*p.entry), &*entry) {
                 (Some(Entry::Resource(old)), Entry::Resource(new)) if same_content(old, new) => {
                     continue;
                 }
@@ -237,7 +246,7 @@ impl Shared {
             };
             state.revision = state.revision.next();
             let revision = state.revision;
-            let event = match &entry {
+            let event = match &*entry {
                 Entry::Resource(resource) => {
                     let mut resource = resource.clone();
                     stamp(&mut resource, revision, generation);
@@ -259,6 +268,12 @@ impl Shared {
                 },
             );
         }
+        tracing::debug!(
+            dir = %self.root.display(),
+            files_decoded = result.decoded,
+            events = events.len(),
+            "directory changed"
+        );
         // Appended under the state lock, so a list never misses an event it does not include.
         for event in events {
             self.log.append(event);
@@ -295,7 +310,7 @@ fn stamp(resource: &mut Resource, revision: Revision, generation: i64) {
 impl DirState {
     fn resource(&self, key: &ResourceKey) -> Option<Resource> {
         let stored = self.current.get(key)?;
-        let Entry::Resource(resource) = &stored.entry else {
+        let Entry::Resource(resource) = &*stored.entry else {
             return None;
         };
         let mut resource = resource.clone();
@@ -322,7 +337,7 @@ impl Store for DirStore {
             ..Listing::default()
         };
         for (key, stored) in &state.current {
-            match &stored.entry {
+            match &*stored.entry {
                 Entry::Resource(_) => listing.resources.extend(state.resource(key)),
                 Entry::Undecodable(u) => listing.undecodable.push((key.clone(), u.clone())),
             }

@@ -101,3 +101,35 @@ fn a_rescan_reading_the_directory_does_not_wake_the_next() {
     }
     panic!("the marker's creation was never reported");
 }
+
+#[test]
+fn a_rescan_stores_only_what_changed() {
+    let root = tempfile::tempdir().unwrap();
+    let yaml = |name: &str, port: u16| {
+        format!(
+            "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata:\n  name: {name}\n  namespace: echo\nspec:\n  static:\n    hosts:\n      - addr: 127.0.0.1\n        port: {port}\n"
+        )
+    };
+    std::fs::write(root.path().join("a.yaml"), yaml("a", 1)).unwrap();
+    std::fs::write(root.path().join("b.yaml"), yaml("b", 1)).unwrap();
+    let shared = Shared::new(root.path().to_path_buf(), None);
+    shared.rescan();
+    let revision = shared.lock().revision;
+    assert_eq!(revision, Revision(2));
+
+    shared.rescan();
+    assert_eq!(shared.lock().revision, revision, "nothing changed");
+
+    std::fs::write(root.path().join("a.yaml"), yaml("a", 2)).unwrap();
+    // The same upstream with a comment: decoded again, and still not a change.
+    std::fs::write(root.path().join("b.yaml"), yaml("b", 1) + "# reviewed\n").unwrap();
+    shared.rescan();
+    let state = shared.lock();
+    assert_eq!(state.revision, revision.next());
+    let version = |name: &str| {
+        let key = ResourceKey::new(lockgate_api::Kind::Upstream, "echo", name);
+        state.current[&key].resource_version
+    };
+    assert_eq!(version("a"), revision.next());
+    assert_eq!(version("b"), Revision(2));
+}
