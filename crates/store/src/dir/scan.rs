@@ -42,7 +42,9 @@ struct FileState {
 
 pub(crate) struct Scanner {
     root: PathBuf,
-    files: BTreeMap<PathBuf, FileState>,
+    /// In path order, the order the walk finds them in (and a map's `Ord` would sort them in,
+    /// at a cost: `Path` compares component by component).
+    files: Vec<(PathBuf, FileState)>,
     /// The files' own problems and their duplicate definitions, as of the last change.
     file_problems: Vec<SourceProblem>,
 }
@@ -60,7 +62,7 @@ impl Scanner {
     pub(crate) fn new(root: PathBuf) -> Scanner {
         Scanner {
             root,
-            files: BTreeMap::new(),
+            files: Vec::new(),
             file_problems: Vec::new(),
         }
     }
@@ -70,25 +72,44 @@ impl Scanner {
         let mut paths = Vec::new();
         let mut problems = Vec::new();
         collect_files(&self.root, Path::new(""), 0, &mut paths, &mut problems);
+        debug_assert!(paths.is_sorted(), "the walk lists files in path order");
 
-        let mut files = BTreeMap::new();
+        // Both lists are in path order, so a merge finds each file's previous state.
+        let mut before = std::mem::take(&mut self.files).into_iter().peekable();
+        let mut files = Vec::with_capacity(paths.len());
         let mut decoded = 0;
+        let mut removed_any = false;
         for relative in paths {
+            let mut previous = None;
+            while let Some((path, _)) = before.peek() {
+                if *path == relative {
+                    previous = before.next().map(|(_, state)| state);
+                    break;
+                }
+                if *path > relative {
+                    break;
+                }
+                removed_any = true;
+                before.next();
+            }
             let full = self.root.join(&relative);
             let content = match fs::read(&full) {
                 Ok(content) => content,
                 // Removed between listing and reading: the next event rescans.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    removed_any |= previous.is_some();
+                    continue;
+                }
                 Err(e) => {
                     problems.push(SourceProblem {
                         file: relative.clone(),
                         resource: None,
                         message: format!("cannot be read: {e}"),
                     });
+                    removed_any |= previous.is_some();
                     continue;
                 }
             };
-            let previous = self.files.remove(&relative);
             let state = match previous {
                 Some(previous) if previous.content == content => previous,
                 previous => {
@@ -96,10 +117,9 @@ impl Scanner {
                     decode_file(&relative, content, previous.as_ref())
                 }
             };
-            files.insert(relative, state);
+            files.push((relative, state));
         }
-        // What is left was removed, or could not be read this time.
-        let removed_any = !self.files.is_empty();
+        removed_any |= before.next().is_some();
         self.files = files;
         if decoded == 0 && !removed_any {
             problems.extend(self.file_problems.iter().cloned());
