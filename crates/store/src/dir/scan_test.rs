@@ -118,3 +118,35 @@ fn problems_are_reported_again_by_a_scan_that_finds_nothing_changed() {
     assert!(again.entries.is_none());
     assert_eq!(again.problems, first.problems);
 }
+
+/// Files appear and disappear between others, in and around a subdirectory that sorts between
+/// two files (`b` before `b.yaml`): each keeps its own previous state, and the first
+/// definition in path order still wins.
+#[test]
+fn files_added_and_removed_between_others_keep_the_rest_as_they_were() {
+    let root = tempfile::tempdir().unwrap();
+    let write = |path: &str, name: &str, prefix: &str| {
+        fs::write(root.path().join(path), route_table(name, prefix)).unwrap();
+    };
+    fs::create_dir(root.path().join("b")).unwrap();
+    write("a.yaml", "a", "/a");
+    write("b/m.yaml", "m", "/m");
+    write("b.yaml", "m", "/shadowed");
+    write("c.yaml", "c", "/c");
+    let mut scanner = Scanner::new(root.path().to_path_buf());
+    let first = scanner.scan();
+    assert_eq!(first.decoded, 4);
+    assert_eq!(prefix(&first, "m").as_deref(), Some("/m"));
+
+    fs::remove_file(root.path().join("b/m.yaml")).unwrap();
+    write("b/k.yaml", "k", "/k");
+    write("bb.yaml", "bb", "/bb");
+    let changed = scanner.scan();
+    assert_eq!(changed.decoded, 2, "only the new files are decoded");
+    assert_eq!(prefix(&changed, "m").as_deref(), Some("/shadowed"));
+    for (name, expected) in [("a", "/a"), ("k", "/k"), ("bb", "/bb"), ("c", "/c")] {
+        assert_eq!(prefix(&changed, name).as_deref(), Some(expected), "{name}");
+    }
+    assert!(changed.problems.is_empty(), "{:?}", changed.problems);
+    assert_eq!(scanner.scan().decoded, 0);
+}
