@@ -1,11 +1,13 @@
 //! The directory store: a directory of YAML files, read-only to the API and watched, for GitOps.
 //!
-//! A background thread rescans the directory whenever `notify` reports anything under it, and
+//! A background thread rescans the directory whenever `notify` reports a change under it, and
 //! also every few seconds, which covers what file watching can miss (an inotify queue
-//! overflow, a directory created after start, a ConfigMap's symlinks swapped). A rescan reads
-//! every file and decodes only those whose bytes changed, then turns the difference into watch
-//! events. Revisions and generations are kept in memory: they restart with the process, which
-//! the list-and-watch protocol allows. Statuses are kept in memory too, so the API shows them.
+//! overflow, a directory created after start, a ConfigMap's symlinks swapped). Opening or
+//! reading a file is not a change: the rescan's own reads would otherwise wake the next one. A
+//! rescan reads every file and decodes only those whose bytes changed, then turns the
+//! difference into watch events. Revisions and generations are kept in memory: they restart
+//! with the process, which the list-and-watch protocol allows. Statuses are kept in memory
+//! too, so the API shows them.
 
 mod scan;
 
@@ -69,7 +71,8 @@ struct Shared {
 }
 
 struct Stored {
-    entry: Entry,
+    /// Shared with the scanner, which hands out the same `Arc` while the file is unchanged.
+    entry: Arc<Entry>,
     generation: i64,
     resource_version: Revision,
 }
@@ -85,21 +88,7 @@ struct DirState {
 impl DirStore {
     /// Reads `root` once (a missing or empty directory holds nothing) and starts watching it.
     pub fn open(root: impl Into<PathBuf>, options: DirStoreOptions) -> DirStore {
-        let root = root.into();
-        let shared = Arc::new(Shared {
-            root: root.clone(),
-            scanner: Mutex::new(Scanner::new(root.clone())),
-            state: Mutex::new(DirState {
-                root,
-                current: BTreeMap::new(),
-                statuses: HashMap::new(),
-                problems: Vec::new(),
-                revision: Revision(0),
-            }),
-            log: EventLog::new(Revision(0)),
-            blobs: BlobDir::new(options.state_dir),
-            watcher: Mutex::new(None),
-        });
+        let shared = Arc::new(Shared::new(root.into(), options.state_dir.clone()));
         let (wake, events) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         shared.ensure_watching(&wake);
@@ -154,6 +143,24 @@ impl Drop for DirStore {
 }
 
 impl Shared {
+    /// Holds nothing yet and watches nothing: `DirStore::open` rescans and starts the watch.
+    fn new(root: PathBuf, state_dir: Option<PathBuf>) -> Shared {
+        Shared {
+            root: root.clone(),
+            scanner: Mutex::new(Scanner::new(root.clone())),
+            state: Mutex::new(DirState {
+                root,
+                current: BTreeMap::new(),
+                statuses: HashMap::new(),
+                problems: Vec::new(),
+                revision: Revision(0),
+            }),
+            log: EventLog::new(Revision(0)),
+            blobs: BlobDir::new(state_dir),
+            watcher: Mutex::new(None),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, DirState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -171,8 +178,10 @@ impl Shared {
             return;
         }
         let wake = wake.clone();
-        let created = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
-            let _ = wake.send(());
+        let created = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if wakes_rescan(&event) {
+                let _ = wake.send(());
+            }
         });
         match created {
             Ok(mut new) => match new.watch(&root, RecursiveMode::Recursive) {
@@ -196,11 +205,15 @@ impl Shared {
             }
             state.problems = result.problems;
         }
+        // No file changed: what is stored is what the directory says.
+        let Some(entries) = result.entries else {
+            return;
+        };
         let mut events = Vec::new();
         let removed: Vec<ResourceKey> = state
             .current
             .keys()
-            .filter(|k| !result.entries.contains_key(*k))
+            .filter(|k| !entries.contains_key(*k))
             .cloned()
             .collect();
         for key in removed {
@@ -212,9 +225,13 @@ impl Shared {
                 revision: state.revision,
             });
         }
-        for (key, entry) in result.entries {
+        for (key, entry) in entries {
             let previous = state.current.get(&key);
-            let generation = match (previous.map(|p| &p.entry), &entry) {
+            // The same decoding of the same bytes, from a file that did not change.
+            if previous.is_some_and(|p| Arc::ptr_eq(&p.entry, &entry)) {
+                continue;
+            }
+            let generation = match (previous.map(|p| &*p.entry), &*entry) {
                 (Some(Entry::Resource(old)), Entry::Resource(new)) if same_content(old, new) => {
                     continue;
                 }
@@ -229,7 +246,7 @@ impl Shared {
             };
             state.revision = state.revision.next();
             let revision = state.revision;
-            let event = match &entry {
+            let event = match &*entry {
                 Entry::Resource(resource) => {
                     let mut resource = resource.clone();
                     stamp(&mut resource, revision, generation);
@@ -251,10 +268,33 @@ impl Shared {
                 },
             );
         }
+        tracing::debug!(
+            dir = %self.root.display(),
+            files_decoded = result.decoded,
+            events = events.len(),
+            "directory changed"
+        );
         // Appended under the state lock, so a list never misses an event it does not include.
         for event in events {
             self.log.append(event);
         }
+    }
+}
+
+/// Whether a file event can mean the directory changed. Opening, reading and closing a file
+/// unwritten change nothing, and the rescan itself does all three to every file: waking on
+/// them made each rescan schedule the next, so the directory was read continuously instead of
+/// on changes and every `resync`. Errors (an overflowed queue among them) do wake it.
+fn wakes_rescan(event: &notify::Result<notify::Event>) -> bool {
+    use notify::event::{AccessKind, AccessMode, EventKind};
+    match event {
+        Ok(event) => !matches!(
+            event.kind,
+            EventKind::Access(
+                AccessKind::Open(_) | AccessKind::Read | AccessKind::Close(AccessMode::Read)
+            )
+        ),
+        Err(_) => true,
     }
 }
 
@@ -270,7 +310,7 @@ fn stamp(resource: &mut Resource, revision: Revision, generation: i64) {
 impl DirState {
     fn resource(&self, key: &ResourceKey) -> Option<Resource> {
         let stored = self.current.get(key)?;
-        let Entry::Resource(resource) = &stored.entry else {
+        let Entry::Resource(resource) = &*stored.entry else {
             return None;
         };
         let mut resource = resource.clone();
@@ -297,7 +337,7 @@ impl Store for DirStore {
             ..Listing::default()
         };
         for (key, stored) in &state.current {
-            match &stored.entry {
+            match &*stored.entry {
                 Entry::Resource(_) => listing.resources.extend(state.resource(key)),
                 Entry::Undecodable(u) => listing.undecodable.push((key.clone(), u.clone())),
             }
@@ -356,3 +396,7 @@ impl Store for DirStore {
         self.shared.lock().problems.clone()
     }
 }
+
+#[cfg(test)]
+#[path = "dir_test.rs"]
+mod tests;

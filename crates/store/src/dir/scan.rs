@@ -1,7 +1,12 @@
 //! Reading a directory of YAML files into resources.
 //!
 //! Files are read whole and compared with what was read last time, so an unchanged file costs
-//! one read and no decoding. What a file that stops decoding means is decided here:
+//! one read and no decoding. The bytes decide, not the modification time: an edit can keep the
+//! length and land within the time's granularity (or set the time back), and reading a small
+//! file costs far less than decoding it. A scan in which no file was added, removed or changed
+//! says so, and the store compares nothing; the entries a file decoded to are shared (`Arc`)
+//! from one scan to the next, so the store recognises an unchanged one by identity instead of
+//! comparing specs. What a file that stops decoding means is decided here:
 //! - a document that names its resource but does not decode makes that resource *undecodable*
 //!   (present and invalid, so the policy freezes or replaces what it served, instead of its
 //!   routes silently disappearing);
@@ -12,6 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lockgate_api::{DecodeError, Document, Resource, ResourceKey, Undecodable, decode_documents};
 
@@ -30,25 +36,34 @@ const MAX_DEPTH: usize = 16;
 struct FileState {
     content: Vec<u8>,
     /// What this file contributed last time, by key.
-    entries: Vec<(ResourceKey, Entry)>,
+    entries: Vec<(ResourceKey, Arc<Entry>)>,
     problems: Vec<SourceProblem>,
 }
 
 pub(crate) struct Scanner {
     root: PathBuf,
-    files: BTreeMap<PathBuf, FileState>,
+    /// In path order, the order the walk finds them in (and a map's `Ord` would sort them in,
+    /// at a cost: `Path` compares component by component).
+    files: Vec<(PathBuf, FileState)>,
+    /// The files' own problems and their duplicate definitions, as of the last change.
+    file_problems: Vec<SourceProblem>,
 }
 
 pub(crate) struct ScanResult {
-    pub(crate) entries: BTreeMap<ResourceKey, Entry>,
+    /// What the directory says should exist, or `None` when no file was added, removed or
+    /// changed since the last scan: the directory says what it said then.
+    pub(crate) entries: Option<BTreeMap<ResourceKey, Arc<Entry>>>,
     pub(crate) problems: Vec<SourceProblem>,
+    /// How many files were decoded (new ones and those whose bytes changed).
+    pub(crate) decoded: usize,
 }
 
 impl Scanner {
     pub(crate) fn new(root: PathBuf) -> Scanner {
         Scanner {
             root,
-            files: BTreeMap::new(),
+            files: Vec::new(),
+            file_problems: Vec::new(),
         }
     }
 
@@ -57,39 +72,72 @@ impl Scanner {
         let mut paths = Vec::new();
         let mut problems = Vec::new();
         collect_files(&self.root, Path::new(""), 0, &mut paths, &mut problems);
+        debug_assert!(paths.is_sorted(), "the walk lists files in path order");
 
-        let mut files = BTreeMap::new();
+        // Both lists are in path order, so a merge finds each file's previous state.
+        let mut before = std::mem::take(&mut self.files).into_iter().peekable();
+        let mut files = Vec::with_capacity(paths.len());
+        let mut decoded = 0;
+        let mut removed_any = false;
         for relative in paths {
+            let mut previous = None;
+            while let Some((path, _)) = before.peek() {
+                if *path == relative {
+                    previous = before.next().map(|(_, state)| state);
+                    break;
+                }
+                if *path > relative {
+                    break;
+                }
+                removed_any = true;
+                before.next();
+            }
             let full = self.root.join(&relative);
             let content = match fs::read(&full) {
                 Ok(content) => content,
                 // Removed between listing and reading: the next event rescans.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    removed_any |= previous.is_some();
+                    continue;
+                }
                 Err(e) => {
                     problems.push(SourceProblem {
                         file: relative.clone(),
                         resource: None,
                         message: format!("cannot be read: {e}"),
                     });
+                    removed_any |= previous.is_some();
                     continue;
                 }
             };
-            let previous = self.files.remove(&relative);
             let state = match previous {
                 Some(previous) if previous.content == content => previous,
-                previous => decode_file(&relative, content, previous.as_ref()),
+                previous => {
+                    decoded += 1;
+                    decode_file(&relative, content, previous.as_ref())
+                }
             };
-            files.insert(relative, state);
+            files.push((relative, state));
         }
+        removed_any |= before.next().is_some();
         self.files = files;
+        if decoded == 0 && !removed_any {
+            problems.extend(self.file_problems.iter().cloned());
+            return ScanResult {
+                entries: None,
+                problems,
+                decoded,
+            };
+        }
 
+        let mut file_problems = Vec::new();
         let mut entries = BTreeMap::new();
         let mut defined_in: BTreeMap<ResourceKey, &Path> = BTreeMap::new();
         for (file, state) in &self.files {
-            problems.extend(state.problems.iter().cloned());
+            file_problems.extend(state.problems.iter().cloned());
             for (key, entry) in &state.entries {
                 if let Some(first) = defined_in.get(key) {
-                    problems.push(SourceProblem {
+                    file_problems.push(SourceProblem {
                         file: file.clone(),
                         resource: Some(key.clone()),
                         message: format!(
@@ -100,10 +148,16 @@ impl Scanner {
                     continue;
                 }
                 defined_in.insert(key.clone(), file);
-                entries.insert(key.clone(), entry.clone());
+                entries.insert(key.clone(), Arc::clone(entry));
             }
         }
-        ScanResult { entries, problems }
+        problems.extend(file_problems.iter().cloned());
+        self.file_problems = file_problems;
+        ScanResult {
+            entries: Some(entries),
+            problems,
+            decoded,
+        }
     }
 }
 
@@ -158,7 +212,7 @@ fn collect_files(
 }
 
 fn decode_file(file: &Path, content: Vec<u8>, previous: Option<&FileState>) -> FileState {
-    let mut entries: Vec<(ResourceKey, Entry)> = Vec::new();
+    let mut entries: Vec<(ResourceKey, Arc<Entry>)> = Vec::new();
     let mut problems = Vec::new();
     let mut file_errors = Vec::new();
     match std::str::from_utf8(&content) {
@@ -167,7 +221,7 @@ fn decode_file(file: &Path, content: Vec<u8>, previous: Option<&FileState>) -> F
             for document in decode_documents(text) {
                 match document {
                     Ok(Document::Resource(resource)) => {
-                        entries.push((resource.key(), Entry::Resource(resource)));
+                        entries.push((resource.key(), Arc::new(Entry::Resource(resource))));
                     }
                     // Namespaces, Deployments and friends are not lockgate's to serve.
                     Ok(Document::Skipped(_)) => {}
@@ -177,7 +231,7 @@ fn decode_file(file: &Path, content: Vec<u8>, previous: Option<&FileState>) -> F
                                 labels: err.labels.clone(),
                                 errors: vec![describe(file, &err)],
                             };
-                            entries.push((key, Entry::Undecodable(undecodable)));
+                            entries.push((key, Arc::new(Entry::Undecodable(undecodable))));
                         }
                         None => file_errors.push(err.to_string()),
                     },
@@ -196,7 +250,7 @@ fn decode_file(file: &Path, content: Vec<u8>, previous: Option<&FileState>) -> F
             carried_any = true;
             let labels = previous
                 .and_then(|p| p.entries.iter().find(|(k, _)| *k == key))
-                .map(|(_, entry)| match entry {
+                .map(|(_, entry)| match &**entry {
                     Entry::Resource(r) => r.metadata().labels.clone(),
                     Entry::Undecodable(u) => u.labels.clone(),
                 })
@@ -205,7 +259,7 @@ fn decode_file(file: &Path, content: Vec<u8>, previous: Option<&FileState>) -> F
                 labels,
                 errors: vec![format!("{}: {message}", file.display())],
             };
-            entries.push((key, Entry::Undecodable(undecodable)));
+            entries.push((key, Arc::new(Entry::Undecodable(undecodable))));
         }
         problems.push(SourceProblem {
             file: file.to_path_buf(),
@@ -232,3 +286,7 @@ fn describe(file: &Path, err: &DecodeError) -> String {
         format!("{}: {}: {}", file.display(), err.path, err.message)
     }
 }
+
+#[cfg(test)]
+#[path = "scan_test.rs"]
+mod tests;
