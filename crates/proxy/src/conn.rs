@@ -3,13 +3,17 @@
 //! hyper's HTTP/1.1 server times the reading of a request head, but nothing before hyper-util
 //! has told HTTP/1.1 from HTTP/2 (a connection that sends nothing, or half a preface, waits
 //! forever) and nothing on an idle HTTP/2 connection. So each connection counts its requests in
-//! flight ([`Activity`]), notes its first byte ([`Monitored`]), and a watcher beside it
-//! ([`expired`]) shuts it down gracefully when a timer of [`Limits`] runs out while no request
-//! is in flight.
+//! flight ([`Activity`]) and notes when the last one ended and its first byte ([`Monitored`]),
+//! and a watcher beside it ([`expired`]) shuts it down gracefully when a timer of [`Limits`]
+//! runs out while no request is in flight.
+//!
+//! The watcher is a coarse timer: it is never woken by requests, only by its own deadline,
+//! and then reads what happened meanwhile. A request costs the connection two atomic
+//! operations and a clock read, not a task wake-up and a timer re-armed.
 
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
@@ -17,7 +21,6 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::body::{BodyError, ProxyBody};
@@ -27,8 +30,8 @@ use crate::limits::Limits;
 pub(crate) struct Activity {
     accepted: Instant,
     in_flight: AtomicUsize,
-    /// Signalled when the last request in flight ends (a stored permit if nobody waits).
-    idle: Notify,
+    /// When the last request ended, in nanoseconds after `accepted`; 0 until one has.
+    last_end: AtomicU64,
     first_byte: OnceLock<Instant>,
 }
 
@@ -37,7 +40,7 @@ impl Activity {
         Arc::new(Activity {
             accepted: Instant::now(),
             in_flight: AtomicUsize::new(0),
-            idle: Notify::new(),
+            last_end: AtomicU64::new(0),
             first_byte: OnceLock::new(),
         })
     }
@@ -51,6 +54,13 @@ impl Activity {
     fn busy(&self) -> bool {
         self.in_flight.load(Ordering::Acquire) > 0
     }
+
+    fn last_end(&self) -> Option<Instant> {
+        match self.last_end.load(Ordering::Acquire) {
+            0 => None,
+            nanos => Some(self.accepted + std::time::Duration::from_nanos(nanos)),
+        }
+    }
 }
 
 /// One request in flight.
@@ -58,37 +68,39 @@ pub(crate) struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.idle.notify_one();
-        }
+        let activity = &self.0;
+        let since = activity.accepted.elapsed().as_nanos();
+        // Stored before the count drops, so a watcher that sees the connection idle also sees
+        // when it became idle.
+        activity.last_end.store(
+            u64::try_from(since).unwrap_or(u64::MAX).max(1),
+            Ordering::Release,
+        );
+        activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Completes when the connection has had no request in flight for longer than its limits
 /// allow (see [`Limits`] for the three timers).
 pub(crate) async fn expired(activity: &Activity, limits: &Limits) {
-    // `None` until a request has ended: the connection is still on its first request.
-    let mut idle_since: Option<Instant> = None;
     loop {
-        if activity.busy() {
-            activity.idle.notified().await;
-            idle_since = Some(Instant::now());
-            continue;
-        }
-        let deadline = match (idle_since, activity.first_byte.get()) {
-            (Some(since), _) => since + limits.idle_timeout,
-            (None, None) => activity.accepted + limits.first_byte_timeout,
-            (None, Some(&first)) => first + limits.header_read_timeout,
+        let now = Instant::now();
+        let deadline = if activity.busy() {
+            // A request in flight is never cut: look again one idle timeout from now, by when
+            // it may have ended (its end then restarts the idle timer, exactly).
+            now + limits.idle_timeout
+        } else {
+            let deadline = match (activity.last_end(), activity.first_byte.get()) {
+                (Some(end), _) => end + limits.idle_timeout,
+                (None, None) => activity.accepted + limits.first_byte_timeout,
+                (None, Some(&first)) => first + limits.header_read_timeout,
+            };
+            if now >= deadline {
+                return;
+            }
+            deadline
         };
-        if Instant::now() >= deadline {
-            return;
-        }
-        tokio::select! {
-            // Woken at the deadline: the next turn looks again (a first byte or a request may
-            // have come meanwhile).
-            () = tokio::time::sleep_until(deadline) => {}
-            () = activity.idle.notified() => idle_since = Some(Instant::now()),
-        }
+        tokio::time::sleep_until(deadline).await;
     }
 }
 

@@ -217,7 +217,11 @@ async fn retries_turn_5xx_into_success_for_requests_without_a_body() {
     assert_eq!((reply.status, reply.body.as_str()), (200, "finally"));
     assert_eq!(seen.load(Ordering::SeqCst), 3);
     // Two back-offs with full jitter under Envoy's 25 ms base: at most 25 ms, then 50 ms.
-    assert!(started.elapsed() <= Duration::from_millis(75), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() <= Duration::from_millis(75),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(start_paused = true)]
