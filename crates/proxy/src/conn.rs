@@ -13,8 +13,8 @@
 
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -32,7 +32,9 @@ pub(crate) struct Activity {
     in_flight: AtomicUsize,
     /// When the last request ended, in nanoseconds after `accepted`; 0 until one has.
     last_end: AtomicU64,
-    first_byte: OnceLock<Instant>,
+    /// When the first byte after the last request's end arrived (the start of the next head),
+    /// in nanoseconds after `accepted`; 0 until the first byte.
+    head_started: AtomicU64,
 }
 
 impl Activity {
@@ -41,7 +43,7 @@ impl Activity {
             accepted: Instant::now(),
             in_flight: AtomicUsize::new(0),
             last_end: AtomicU64::new(0),
-            first_byte: OnceLock::new(),
+            head_started: AtomicU64::new(0),
         })
     }
 
@@ -56,11 +58,48 @@ impl Activity {
     }
 
     fn last_end(&self) -> Option<Instant> {
-        match self.last_end.load(Ordering::Acquire) {
-            0 => None,
-            nanos => Some(self.accepted + std::time::Duration::from_nanos(nanos)),
+        self.at(self.last_end.load(Ordering::Acquire))
+    }
+
+    /// When the head being read now started: a byte came after the last request ended.
+    fn head_started(&self) -> Option<Instant> {
+        let started = self.head_started.load(Ordering::Acquire);
+        (started > self.last_end.load(Ordering::Acquire))
+            .then(|| self.at(started))
+            .flatten()
+    }
+
+    fn at(&self, nanos: u64) -> Option<Instant> {
+        (nanos != 0).then(|| self.accepted + std::time::Duration::from_nanos(nanos))
+    }
+
+    fn now_nanos(&self) -> u64 {
+        u64::try_from(self.accepted.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// Bytes arrived: the first ones after a request's end start the next head's timer. Costs
+    /// a clock read once per request, not per read.
+    fn note_read(&self) {
+        if self.head_started.load(Ordering::Relaxed) <= self.last_end.load(Ordering::Relaxed) {
+            self.head_started.store(self.now_nanos(), Ordering::Release);
         }
     }
+
+    #[cfg(test)]
+    pub(crate) fn first_byte_now(&self) {
+        self.note_read();
+    }
+}
+
+/// Why a connection's watcher ended it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expired {
+    /// Nothing in flight for the idle timeout: close gracefully (HTTP/2 gets a GOAWAY).
+    Idle,
+    /// No first byte, or a head not complete in time: there is no request to be graceful to.
+    Head,
 }
 
 /// One request in flight.
@@ -69,55 +108,52 @@ pub(crate) struct InFlight(Arc<Activity>);
 impl Drop for InFlight {
     fn drop(&mut self) {
         let activity = &self.0;
-        let since = activity.accepted.elapsed().as_nanos();
         // Stored before the count drops, so a watcher that sees the connection idle also sees
         // when it became idle.
-        activity.last_end.store(
-            u64::try_from(since).unwrap_or(u64::MAX).max(1),
-            Ordering::Release,
-        );
+        activity
+            .last_end
+            .store(activity.now_nanos(), Ordering::Release);
         activity.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// Completes when the connection has had no request in flight for longer than its limits
-/// allow (see [`Limits`] for the three timers).
-pub(crate) async fn expired(activity: &Activity, limits: &Limits) {
+/// allow (see [`Limits`] for the three timers): no first byte within the first-byte timeout,
+/// a head (the first or any later one) not complete within the header timeout of its first
+/// byte, or nothing at all for the idle timeout after a request ended.
+pub(crate) async fn expired(activity: &Activity, limits: &Limits) -> Expired {
     loop {
         let now = Instant::now();
-        let deadline = if activity.busy() {
+        let (deadline, why) = if activity.busy() {
             // A request in flight is never cut: look again one idle timeout from now, by when
             // it may have ended (its end then restarts the idle timer, exactly).
-            now + limits.idle_timeout
+            (now + limits.idle_timeout, None)
         } else {
-            let deadline = match (activity.last_end(), activity.first_byte.get()) {
-                (Some(end), _) => end + limits.idle_timeout,
-                (None, None) => activity.accepted + limits.first_byte_timeout,
-                (None, Some(&first)) => first + limits.header_read_timeout,
+            let (deadline, why) = match (activity.head_started(), activity.last_end()) {
+                (Some(started), _) => (started + limits.header_read_timeout, Expired::Head),
+                (None, Some(end)) => (end + limits.idle_timeout, Expired::Idle),
+                (None, None) => (activity.accepted + limits.first_byte_timeout, Expired::Head),
             };
-            if now >= deadline {
-                return;
-            }
-            deadline
+            (deadline, Some(why))
         };
+        if let Some(why) = why
+            && now >= deadline
+        {
+            return why;
+        }
         tokio::time::sleep_until(deadline).await;
     }
 }
 
-/// The client's socket, noting the time of its first byte.
+/// The client's socket, noting when each head starts.
 pub(crate) struct Monitored {
     stream: TcpStream,
     activity: Arc<Activity>,
-    seen: bool,
 }
 
 impl Monitored {
     pub(crate) fn new(stream: TcpStream, activity: Arc<Activity>) -> Monitored {
-        Monitored {
-            stream,
-            activity,
-            seen: false,
-        }
+        Monitored { stream, activity }
     }
 }
 
@@ -130,9 +166,8 @@ impl AsyncRead for Monitored {
         let this = self.get_mut();
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.stream).poll_read(cx, buf);
-        if !this.seen && buf.filled().len() > before {
-            this.seen = true;
-            let _ = this.activity.first_byte.set(Instant::now());
+        if buf.filled().len() > before {
+            this.activity.note_read();
         }
         polled
     }

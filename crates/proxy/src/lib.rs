@@ -188,11 +188,13 @@ impl Proxy {
         let mut builder = auto::Builder::new(TokioExecutor::new());
         // One buffer and one `send` per response rather than `writev` (see `pool::connect`).
         // The read buffer's limit is the request head's: hyper answers 431 beyond it.
+        // hyper's own header timer is off: it costs a boxed timer per request, and the
+        // connection's watcher (`conn`) times every head, the first and each later one.
         builder
             .http1()
             .timer(TokioTimer::new())
             .writev(false)
-            .header_read_timeout(limits.header_read_timeout)
+            .header_read_timeout(None)
             .max_buf_size(
                 limits
                     .max_request_header_bytes
@@ -260,8 +262,12 @@ impl Proxy {
                         log_end(peer, result);
                         return;
                     }
-                    () = conn::expired(&activity, &inner.limits) => {
-                        tracing::debug!(%peer, "closing a connection that outlived its timers");
+                    why = conn::expired(&activity, &inner.limits) => {
+                        tracing::debug!(%peer, ?why, "closing a connection that outlived its timers");
+                        if why == conn::Expired::Head {
+                            // No request to finish: close now rather than wait for a head.
+                            return;
+                        }
                     }
                     _ = stop.wait_for(|stop| *stop) => {}
                 }

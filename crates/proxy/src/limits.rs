@@ -7,13 +7,15 @@ use std::time::Duration;
 ///
 /// Timers of a client connection, in order:
 /// 1. accepted, nothing received: closed after [`first_byte_timeout`](Limits::first_byte_timeout);
-/// 2. first byte received: the first request's head must be complete within
-///    [`header_read_timeout`](Limits::header_read_timeout) of it (this also bounds HTTP/2's
-///    24-byte preface, during which hyper runs no timer of its own);
-/// 3. between requests (none in flight): closed after [`idle_timeout`](Limits::idle_timeout),
-///    HTTP/2 with a GOAWAY. HTTP/1.1 waits for each next request under `header_read_timeout`
-///    as well (hyper starts that timer as soon as it waits for a request head), so an idle
-///    HTTP/1.1 connection is closed after the shorter of the two.
+/// 2. a head's first byte received (the first request's, or a later one's on a kept-alive
+///    connection): the head must be complete within
+///    [`header_read_timeout`](Limits::header_read_timeout) of it, else the connection is
+///    closed at once (this also bounds HTTP/2's 24-byte preface);
+/// 3. between requests (none in flight, nothing received): closed after
+///    [`idle_timeout`](Limits::idle_timeout), HTTP/2 with a GOAWAY.
+///
+/// The connection's watcher (`conn`) runs all three with one timer per connection, woken by
+/// its deadline only; hyper's own per-request header timer is off.
 ///
 /// A request in flight is never cut by these timers; its route's timeout governs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +28,9 @@ pub struct Limits {
     pub max_request_header_bytes: usize,
     /// How long a new connection may stay silent. Default 10 s.
     pub first_byte_timeout: Duration,
-    /// How long a request head may take to arrive, counted from the connection's first byte for
-    /// the first request and by hyper from the end of the previous response for later HTTP/1.1
-    /// requests. Beyond: the connection is closed. Default 30 s (hyper's).
+    /// How long a request head may take to arrive, counted from its first byte (the
+    /// connection's first byte for the first request, the first byte after the previous
+    /// request ended for later ones). Beyond: the connection is closed. Default 30 s (hyper's).
     pub header_read_timeout: Duration,
     /// How long a connection may stay open with no request in flight. Default 60 s.
     pub idle_timeout: Duration,

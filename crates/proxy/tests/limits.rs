@@ -120,3 +120,23 @@ async fn at_the_connection_limit_the_listener_waits_for_a_free_slot() {
     );
     assert_eq!(until_closed(&mut holder).await, "");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_head_on_a_kept_alive_connection_is_cut_at_the_header_timeout() {
+    let gateway = gateway(limits()).await;
+    let mut stream = TcpStream::connect(gateway.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 512];
+    let read = stream.read(&mut first).await.unwrap();
+    assert_eq!(status_of(&String::from_utf8_lossy(&first[..read])), 200);
+    // Slowloris on the second request: part of a head, then nothing.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let started = Instant::now();
+    stream.write_all(b"GET / HTTP/1.1\r\nHo").await.unwrap();
+    assert_eq!(until_closed(&mut stream).await, "");
+    // The header timeout of its first byte, not the idle timeout of the connection.
+    assert_eq!(started.elapsed(), Duration::from_secs(30));
+}
