@@ -56,3 +56,71 @@ pub fn match_route(
         _ => None,
     }
 }
+
+/// The proxy's routing for one configuration, as the request path runs it: the plan built as
+/// [`crate::Proxy::publish`] builds it, the virtual host by authority, the path normalised, the
+/// route through the index. For the routing benchmark (`benches/routing.rs`); not an API.
+#[doc(hidden)]
+pub struct Router {
+    plan: crate::plan::Plan,
+}
+
+impl Router {
+    pub fn new(config: std::sync::Arc<CompiledConfig>) -> Router {
+        Router {
+            plan: crate::plan::Plan::build(config, &crate::registry::Registry::new()),
+        }
+    }
+
+    /// The virtual host's and the route's index a request takes, through the route index.
+    pub fn route(
+        &self,
+        method: &Method,
+        authority: &str,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Option<(usize, usize)> {
+        self.lookup(method, authority, path, headers, true)
+    }
+
+    /// The same answer by visiting every route in order (what the index replaces).
+    pub fn scan(
+        &self,
+        method: &Method,
+        authority: &str,
+        path: &str,
+        headers: &HeaderMap,
+    ) -> Option<(usize, usize)> {
+        self.lookup(method, authority, path, headers, false)
+    }
+
+    fn lookup(
+        &self,
+        method: &Method,
+        authority: &str,
+        path: &str,
+        headers: &HeaderMap,
+        indexed: bool,
+    ) -> Option<(usize, usize)> {
+        let vh_index = self.plan.config.virtual_host_index(authority)?;
+        let vh = &self.plan.config.virtual_hosts[vh_index];
+        let vh_plan = &self.plan.virtual_hosts[vh_index];
+        let normalised = crate::path::normalise(path, EscapedSlashes::default()).ok()?;
+        let view = crate::route::RequestView {
+            method,
+            path: &normalised,
+            query: None,
+            authority,
+            scheme: "http",
+            headers,
+        };
+        let route = if indexed {
+            crate::route::find(vh, vh_plan, &view)
+        } else {
+            (0..vh.routes.len()).find(|&i| {
+                crate::route::matches(&vh.routes[i].matcher, &vh_plan.routes[i].matcher, &view)
+            })
+        }?;
+        Some((vh_index, route))
+    }
+}
