@@ -7,11 +7,10 @@ use std::time::Duration;
 use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
-use hyper::body::Incoming;
 use lockgate_compiled::Retries;
 use tokio::time::Instant;
 
-use crate::body::RequestBody;
+use crate::body::{RequestBody, UpstreamBody};
 use crate::outlier::Outcome;
 use crate::pool::{self, Lease, Limits, SendError};
 use crate::rng;
@@ -138,7 +137,7 @@ pub(crate) async fn send(
     outgoing: Outgoing,
     retries: Option<&Retries>,
     deadline: Option<Instant>,
-) -> Result<(Response<Incoming>, Lease), Failure> {
+) -> Result<(Response<UpstreamBody>, Lease), Failure> {
     let retries = retries.filter(|_| matches!(outgoing.body, RequestBody::Empty));
     let retry_on = retries.map_or_else(RetryOn::default, |r| RetryOn::parse(&r.retry_on));
     let per_try = retries
@@ -226,7 +225,7 @@ pub(crate) async fn send(
 fn record(
     cluster: &ClusterState,
     index: usize,
-    result: &Result<(Response<Incoming>, Lease), Failure>,
+    result: &Result<(Response<UpstreamBody>, Lease), Failure>,
 ) {
     if !cluster.outlier_detection.enabled() {
         return;
@@ -247,7 +246,7 @@ async fn attempt_once(
     endpoint: SocketAddr,
     deadline: Option<Instant>,
     limits: Limits<'_>,
-) -> Result<(Response<Incoming>, Lease), Failure> {
+) -> Result<(Response<UpstreamBody>, Lease), Failure> {
     let response = pool::send(endpoint, request, limits);
     let result = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
@@ -271,6 +270,7 @@ pub(crate) fn failure(endpoint: SocketAddr, error: SendError) -> Failure {
     let failure = match error {
         SendError::Connect(detail) => Failure::Connect(format!("{endpoint}: {detail}")),
         SendError::Upstream(error) => Failure::Reset(format!("{endpoint}: {error}")),
+        SendError::Hyper(error) => Failure::Reset(format!("{endpoint}: {error}")),
         SendError::Overflow(limit) => Failure::Overflow(limit),
     };
     tracing::debug!(detail = failure.detail(), "upstream request failed");
