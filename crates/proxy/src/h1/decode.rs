@@ -110,16 +110,20 @@ fn parse_one(buf: &mut BytesMut, head_request: bool) -> Result<Option<Head>, Err
     }
     let head = buf.split_to(len).freeze();
     let mut headers = HeaderMap::with_capacity(count);
+    let mut seen = Seen::default();
     for span in &spans[..count] {
         let (name, value) = (range(&head, span.name), range(&head, span.value));
         let name =
             HeaderName::from_bytes(&name).map_err(|_| Error::Parse("invalid header name"))?;
         let value = HeaderValue::from_maybe_shared(value)
             .map_err(|_| Error::Parse("invalid header value"))?;
+        // Noted on the way, so that most heads need no lookups for their framing afterwards.
+        seen.note(&name);
         headers.append(name, value);
     }
-    let framing = framing(status, head_request, &mut headers)?;
-    let keep_alive = keep_alive(version, &headers);
+    let framing = framing(status, head_request, seen, &mut headers)?;
+    let keep_alive = !seen.connection && version == Version::HTTP_11
+        || seen.connection && keep_alive(version, &headers);
     Ok(Some(Head {
         status,
         version,
@@ -147,16 +151,37 @@ fn reason(error: httparse::Error) -> &'static str {
 
 /// RFC 9112 section 6.3, in its order. `Transfer-Encoding` wins over `Content-Length`, which is
 /// then removed so that the client is not told a length the body may not have.
+/// Which of the headers that decide framing and reuse a head has.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    connection: bool,
+    transfer_encoding: bool,
+    content_length: bool,
+}
+
+impl Seen {
+    fn note(&mut self, name: &HeaderName) {
+        if name == header::CONNECTION {
+            self.connection = true;
+        } else if name == header::TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+        } else if name == header::CONTENT_LENGTH {
+            self.content_length = true;
+        }
+    }
+}
+
 fn framing(
     status: StatusCode,
     head_request: bool,
+    seen: Seen,
     headers: &mut HeaderMap,
 ) -> Result<Framing, Error> {
     let code = status.as_u16();
     if head_request || (100..200).contains(&code) || code == 204 || code == 304 {
         return Ok(Framing::Empty);
     }
-    if headers.contains_key(header::TRANSFER_ENCODING) {
+    if seen.transfer_encoding {
         let chunked = headers
             .get_all(header::TRANSFER_ENCODING)
             .iter()
@@ -171,6 +196,9 @@ fn framing(
         } else {
             Framing::Eof
         });
+    }
+    if !seen.content_length {
+        return Ok(Framing::Eof);
     }
     let mut length = None;
     for value in headers.get_all(header::CONTENT_LENGTH) {
