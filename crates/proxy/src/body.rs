@@ -10,6 +10,7 @@ use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use tokio::time::Sleep;
 
+use crate::h1;
 use crate::pool::Lease;
 
 pin_project_lite::pin_project! {
@@ -20,10 +21,10 @@ pin_project_lite::pin_project! {
         /// A local answer: 404, 503, a direct response.
         Full { data: Option<Bytes> },
         /// Streamed as it arrives; the upstream connection goes back to the pool at the end.
-        Streaming { #[pin] body: Incoming, lease: Option<Lease> },
+        Streaming { #[pin] body: UpstreamBody, lease: Option<Lease> },
         /// Streamed, and cut off at the route's deadline: the route timeout covers the whole
         /// response, as Envoy's does.
-        Deadline { #[pin] body: Incoming, #[pin] deadline: Sleep, lease: Option<Lease> },
+        Deadline { #[pin] body: UpstreamBody, #[pin] deadline: Sleep, lease: Option<Lease> },
     }
 }
 
@@ -86,10 +87,53 @@ impl Body for RequestBody {
     }
 }
 
+/// A response body from an upstream: read by lockgate's own HTTP/1.1 client, or by hyper (an
+/// upgrade's answer when the upstream declined it).
+pub(crate) enum UpstreamBody {
+    H1(h1::Body),
+    Hyper(Incoming),
+}
+
+impl Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        // Both are `Unpin`: no projection needed.
+        match self.get_mut() {
+            UpstreamBody::H1(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(BodyError::Upstream))),
+            UpstreamBody::Hyper(body) => Pin::new(body)
+                .poll_frame(cx)
+                .map(|f| f.map(|r| r.map_err(BodyError::Peer))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            UpstreamBody::H1(body) => body.is_end_stream(),
+            UpstreamBody::Hyper(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            UpstreamBody::H1(body) => body.size_hint(),
+            UpstreamBody::Hyper(body) => body.size_hint(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum BodyError {
     #[error(transparent)]
     Peer(#[from] hyper::Error),
+    #[error(transparent)]
+    Upstream(h1::Error),
     #[error("route timeout reached while streaming the response body")]
     Timeout,
 }
@@ -98,7 +142,7 @@ pub(crate) enum BodyError {
 /// or with its last frame when the length was known (the server then stops polling and never
 /// sees the end). On an error the connection is dropped, which closes it.
 fn settle(
-    frame: Option<Result<Frame<Bytes>, hyper::Error>>,
+    frame: Option<Result<Frame<Bytes>, BodyError>>,
     ended: bool,
     lease: &mut Option<Lease>,
 ) -> Option<Result<Frame<Bytes>, BodyError>> {
@@ -113,7 +157,7 @@ fn settle(
     if complete && let Some(lease) = lease.take() {
         lease.release();
     }
-    frame.map(|r| r.map_err(BodyError::from))
+    frame
 }
 
 impl Body for ProxyBody {

@@ -8,10 +8,9 @@ use http::header::{self, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri, Version};
 use http_body::Body as _;
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use crate::body::{ProxyBody, RequestBody};
+use crate::body::{ProxyBody, RequestBody, UpstreamBody};
 use crate::headers;
 use crate::outlier::Outcome;
 use crate::plan::{ClusterState, RetryPolicy};
@@ -97,7 +96,7 @@ pub(crate) async fn send(
     outgoing: Outgoing,
     retries: Option<&RetryPolicy>,
     deadline: Option<Instant>,
-) -> Result<(Response<Incoming>, Lease), Failure> {
+) -> Result<(Response<UpstreamBody>, Lease), Failure> {
     let retries = retries.filter(|_| matches!(outgoing.body, RequestBody::Empty));
     let per_try = retries.and_then(|r| r.per_try_timeout);
     let attempts = 1 + retries.map_or(0, |r| r.attempts);
@@ -141,7 +140,7 @@ pub(crate) async fn send(
         let result = attempt_once(request, endpoint, try_deadline, limits)
             .await
             .map(|(response, mut lease)| {
-                lease.hold(permit);
+                lease.hold(permit, endpoint);
                 (response, lease)
             });
         record(cluster, index, &result);
@@ -180,7 +179,7 @@ pub(crate) async fn send(
 /// upgrade's), the body streamed and cut at the route's deadline, the pooled connection given
 /// back when the body ends.
 pub(crate) fn stream_back(
-    response: Response<Incoming>,
+    response: Response<UpstreamBody>,
     lease: Option<Lease>,
     deadline: Option<Instant>,
 ) -> Response<ProxyBody> {
@@ -213,7 +212,7 @@ pub(crate) fn stream_back(
 fn record(
     cluster: &ClusterState,
     index: usize,
-    result: &Result<(Response<Incoming>, Lease), Failure>,
+    result: &Result<(Response<UpstreamBody>, Lease), Failure>,
 ) {
     if !cluster.outlier_detection.enabled() {
         return;
@@ -234,7 +233,7 @@ async fn attempt_once(
     endpoint: SocketAddr,
     deadline: Option<Instant>,
     limits: Limits<'_>,
-) -> Result<(Response<Incoming>, Lease), Failure> {
+) -> Result<(Response<UpstreamBody>, Lease), Failure> {
     let response = pool::send(endpoint, request, limits);
     let result = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
@@ -258,6 +257,7 @@ pub(crate) fn failure(endpoint: SocketAddr, error: SendError) -> Failure {
     let failure = match error {
         SendError::Connect(detail) => Failure::Connect(format!("{endpoint}: {detail}")),
         SendError::Upstream(error) => Failure::Reset(format!("{endpoint}: {error}")),
+        SendError::Hyper(error) => Failure::Reset(format!("{endpoint}: {error}")),
         SendError::Overflow(limit) => Failure::Overflow(limit),
     };
     tracing::debug!(detail = failure.detail(), "upstream request failed");

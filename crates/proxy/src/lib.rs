@@ -43,6 +43,7 @@ mod filters;
 mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
+mod h1;
 mod headers;
 mod limits;
 mod local_plan;

@@ -203,7 +203,7 @@ impl Inner {
         match result {
             Ok((response, lease)) => {
                 ctx.upstream_responded = Some(Instant::now());
-                ctx.endpoint = lease.as_ref().map(|lease| lease.endpoint());
+                ctx.endpoint = lease.as_ref().and_then(|lease| lease.endpoint());
                 Ok(forward::stream_back(response, lease, ctx.deadline))
             }
             Err(_)

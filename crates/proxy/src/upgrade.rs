@@ -16,12 +16,12 @@
 use http::header::{self, HeaderMap, HeaderValue};
 use http::request::Parts;
 use http::{Response, StatusCode, Version};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use lockgate_compiled::RouteOptions;
 use tokio::time::Instant;
 
+use crate::body::UpstreamBody;
 use crate::forward::{self, Failure, Outgoing};
 use crate::plan::ClusterState;
 use crate::pool::{self, Limits};
@@ -75,7 +75,7 @@ pub(crate) async fn forward(
     mut outgoing: Outgoing,
     upgrade: Upgrade,
     deadline: Option<Instant>,
-) -> Result<Response<Incoming>, Failure> {
+) -> Result<Response<UpstreamBody>, Failure> {
     let endpoint = cluster.endpoints[forward::pick(cluster)];
     let _request = cluster
         .upstream
@@ -96,7 +96,7 @@ pub(crate) async fn forward(
     };
     let (mut response, tunnel) = result.map_err(|error| forward::failure(endpoint, error))?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
-        return Ok(response);
+        return Ok(response.map(UpstreamBody::Hyper));
     }
     let upstream = hyper::upgrade::on(&mut response);
     let downstream = upgrade.downstream;
@@ -119,5 +119,5 @@ pub(crate) async fn forward(
         crate::headers::remove_hop_by_hop(headers);
         restore(headers, protocol);
     }
-    Ok(response)
+    Ok(response.map(UpstreamBody::Hyper))
 }
