@@ -125,8 +125,8 @@ pub(crate) async fn expired(activity: &Activity, limits: &Limits) -> Expired {
     loop {
         let now = Instant::now();
         let (deadline, why) = if activity.busy() {
-            // A request in flight is never cut: look again one idle timeout from now, by when
-            // it may have ended (its end then restarts the idle timer, exactly).
+            // A request in flight is never cut: look again later, by when it may have ended
+            // (its end then restarts the idle timer, exactly).
             (now + limits.idle_timeout, None)
         } else {
             let (deadline, why) = match (activity.head_started(), activity.last_end()) {
@@ -141,7 +141,9 @@ pub(crate) async fn expired(activity: &Activity, limits: &Limits) -> Expired {
         {
             return why;
         }
-        tokio::time::sleep_until(deadline).await;
+        // A head may start at any moment without waking the watcher; looking again at least
+        // every header timeout finds it before its own deadline has passed.
+        tokio::time::sleep_until(deadline.min(now + limits.header_read_timeout)).await;
     }
 }
 
@@ -204,17 +206,23 @@ impl AsyncWrite for Monitored {
 }
 
 pin_project_lite::pin_project! {
-    /// A response body that keeps its request counted as in flight until it is done.
+    /// A response body that keeps its request counted as in flight until it is done: its last
+    /// frame produced (hyper may keep a finished body a while before dropping it, and the
+    /// next head's timer must not wait for that), or the body dropped.
     pub(crate) struct Tracked {
         #[pin]
         body: ProxyBody,
-        in_flight: InFlight,
+        in_flight: Option<InFlight>,
     }
 }
 
 impl Tracked {
     pub(crate) fn new(body: ProxyBody, in_flight: InFlight) -> Tracked {
-        Tracked { body, in_flight }
+        let done = body.is_end_stream();
+        Tracked {
+            body,
+            in_flight: (!done).then_some(in_flight),
+        }
     }
 }
 
@@ -226,7 +234,17 @@ impl Body for Tracked {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
-        self.project().body.poll_frame(cx)
+        let mut this = self.project();
+        let frame = this.body.as_mut().poll_frame(cx);
+        let done = match &frame {
+            Poll::Ready(None | Some(Err(_))) => true,
+            Poll::Ready(Some(Ok(_))) => this.body.is_end_stream(),
+            Poll::Pending => false,
+        };
+        if done {
+            this.in_flight.take();
+        }
+        frame
     }
 
     fn is_end_stream(&self) -> bool {

@@ -71,3 +71,17 @@ async fn each_request_that_ends_restarts_the_idle_timer() {
     }
     assert_eq!(watching.await.unwrap(), Duration::from_secs(3 * 21 + 60));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_later_head_is_timed_from_its_first_byte_though_the_watcher_sleeps() {
+    let start = Instant::now();
+    let activity = Activity::new();
+    activity.first_byte_now();
+    drop(activity.begin());
+    // The watcher starts idle, with the whole idle timeout ahead of it.
+    let watcher = activity.clone();
+    let watching = tokio::spawn(async move { expires_after(&watcher, start).await });
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    activity.first_byte_now();
+    assert_eq!(watching.await.unwrap(), Duration::from_secs(5 + 30));
+}
