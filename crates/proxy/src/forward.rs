@@ -12,6 +12,7 @@ use lockgate_compiled::Retries;
 use tokio::time::Instant;
 
 use crate::body::RequestBody;
+use crate::h2_pool;
 use crate::outlier::Outcome;
 use crate::pool::{self, Lease, Limits, SendError};
 use crate::rng;
@@ -182,7 +183,7 @@ pub(crate) async fn send(
             (Some(d), Some(p)) => Some(d.min(Instant::now() + p)),
             (d, p) => d.or_else(|| p.map(|p| Instant::now() + p)),
         };
-        let result = attempt_once(request, endpoint, try_deadline, limits)
+        let result = attempt_once(request, endpoint, try_deadline, limits, cluster.http2)
             .await
             .map(|(response, mut lease)| {
                 lease.hold(permit);
@@ -247,8 +248,18 @@ async fn attempt_once(
     endpoint: SocketAddr,
     deadline: Option<Instant>,
     limits: Limits<'_>,
+    http2: bool,
 ) -> Result<(Response<Incoming>, Lease), Failure> {
-    let response = pool::send(endpoint, request, limits);
+    let response = async {
+        if http2 {
+            // A stream on a shared connection: nothing goes back to a pool at the end.
+            h2_pool::send(endpoint, request, limits)
+                .await
+                .map(|response| (response, Lease::unpooled()))
+        } else {
+            pool::send(endpoint, request, limits).await
+        }
+    };
     let result = match deadline {
         Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
             Ok(result) => result,

@@ -226,7 +226,13 @@ impl Inner {
             headers::join_cookies(&mut parts.headers);
         }
         let upgrade = upgrade::take(&mut parts, options);
+        let te_trailers = cluster.http2 && headers::asks_for_trailers(&parts.headers);
         headers::remove_hop_by_hop(&mut parts.headers);
+        if te_trailers {
+            parts
+                .headers
+                .insert(header::TE, HeaderValue::from_static("trailers"));
+        }
         headers::remove_expect_continue(&mut parts.headers);
         headers::set_forwarded(&mut parts.headers, client_ip);
         headers::manipulate(

@@ -39,6 +39,7 @@ mod conn;
 mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
+mod h2_pool;
 mod handler;
 mod headers;
 mod limits;

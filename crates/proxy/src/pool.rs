@@ -53,7 +53,7 @@ struct ThreadPool {
 /// the configuration and not from clients: SipHash's flooding resistance buys nothing here and
 /// costs more than the rest of the lookup. This is FxHash's multiply-rotate.
 #[derive(Default)]
-struct EndpointHasher(u64);
+pub(crate) struct EndpointHasher(u64);
 
 impl Hasher for EndpointHasher {
     fn finish(&self) -> u64 {
@@ -93,8 +93,9 @@ thread_local! {
 
 /// A connection in use; return it with [`Lease::release`] once the response has been read whole.
 pub(crate) struct Lease {
-    endpoint: SocketAddr,
-    sender: Sender,
+    /// The HTTP/1.1 connection to give back; `None` for an HTTP/2 stream (see `h2_pool`),
+    /// whose connection is shared and never leased.
+    connection: Option<(SocketAddr, Sender)>,
     /// The request's place under the upstream's `maxRequests`, held until the response ends.
     permit: Option<Permit>,
 }
@@ -109,8 +110,15 @@ pub(crate) struct Limits<'a> {
 impl Lease {
     fn new(endpoint: SocketAddr, sender: Sender) -> Lease {
         Lease {
-            endpoint,
-            sender,
+            connection: Some((endpoint, sender)),
+            permit: None,
+        }
+    }
+
+    /// A lease of no connection: it only keeps the request's permit until the response ends.
+    pub(crate) fn unpooled() -> Lease {
+        Lease {
+            connection: None,
             permit: None,
         }
     }
@@ -122,7 +130,10 @@ impl Lease {
 
     /// Puts the connection back into this thread's pool, if it can take another request.
     pub(crate) fn release(self) {
-        if self.sender.is_closed() {
+        let Some((endpoint, sender)) = self.connection else {
+            return;
+        };
+        if sender.is_closed() {
             return;
         }
         let now = Instant::now();
@@ -130,12 +141,9 @@ impl Lease {
             let Ok(mut pool) = pool.try_borrow_mut() else {
                 return;
             };
-            let idle = pool.idle.entry(self.endpoint).or_default();
+            let idle = pool.idle.entry(endpoint).or_default();
             if idle.len() < MAX_IDLE_PER_ENDPOINT {
-                idle.push(Idle {
-                    sender: self.sender,
-                    since: now,
-                });
+                idle.push(Idle { sender, since: now });
             }
             if pool
                 .last_sweep
@@ -232,7 +240,7 @@ pub(crate) fn replayable(request: &Request<RequestBody>) -> bool {
 
 /// Whether `error` means the connection went away before a response arrived, rather than that
 /// the upstream answered something unreadable.
-fn lost_to_a_close(error: &hyper::Error) -> bool {
+pub(crate) fn lost_to_a_close(error: &hyper::Error) -> bool {
     if error.is_parse() || error.is_user() || error.is_timeout() {
         return false;
     }
@@ -243,7 +251,7 @@ fn lost_to_a_close(error: &hyper::Error) -> bool {
 }
 
 /// The head of a request without a body, kept to send it again.
-struct Replay {
+pub(crate) struct Replay {
     method: Method,
     uri: http::Uri,
     version: http::Version,
@@ -251,7 +259,7 @@ struct Replay {
 }
 
 impl Replay {
-    fn of(request: &Request<RequestBody>) -> Replay {
+    pub(crate) fn of(request: &Request<RequestBody>) -> Replay {
         Replay {
             method: request.method().clone(),
             uri: request.uri().clone(),
@@ -260,7 +268,7 @@ impl Replay {
         }
     }
 
-    fn into_request(self) -> Request<RequestBody> {
+    pub(crate) fn into_request(self) -> Request<RequestBody> {
         let mut request = Request::new(RequestBody::Empty);
         *request.method_mut() = self.method;
         *request.uri_mut() = self.uri;
@@ -348,7 +356,7 @@ pub(crate) async fn send_upgrade(
     Ok((response, permit))
 }
 
-async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
+pub(crate) async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => return Err(SendError::Connect(format!("tcp connect error: {error}"))),

@@ -33,6 +33,8 @@ pub(crate) struct ClusterState {
     pub(crate) upstream: Arc<UpstreamState>,
     pub(crate) outlier_detection: OutlierDetection,
     pub(crate) circuit_breakers: CircuitBreakers,
+    /// The cluster's `http2`: requests go through `h2_pool` rather than `pool`.
+    pub(crate) http2: bool,
 }
 
 impl Table {
@@ -84,6 +86,7 @@ impl Table {
                 upstream,
                 outlier_detection: cluster.outlier_detection,
                 circuit_breakers: cluster.circuit_breakers,
+                http2: cluster.http2,
             }
         }))
     }
