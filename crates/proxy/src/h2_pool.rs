@@ -79,7 +79,7 @@ pub(crate) async fn send(
             None => {
                 let error = error.into_error();
                 match replay {
-                    Some(replay) if pool::lost_to_a_close(&error) => replay.into_request(),
+                    Some(replay) if lost_to_a_close(&error) => replay.into_request(),
                     _ => return Err(SendError::Upstream(error)),
                 }
             }
@@ -91,6 +91,21 @@ pub(crate) async fn send(
         .send_request(request)
         .await
         .map_err(SendError::Upstream)
+}
+
+/// Whether `error` means the stream never got an answer because its connection went away:
+/// what `pool` says for HTTP/1.1 (the socket failed or closed), or a stream the upstream
+/// refused or cut off with GOAWAY. A graceful shutdown's first GOAWAY races the streams opened
+/// meanwhile, which the upstream then never processes (RFC 9113, section 6.8).
+fn lost_to_a_close(error: &hyper::Error) -> bool {
+    pool::lost_to_a_close(error)
+        || std::error::Error::source(error)
+            .and_then(|source| source.downcast_ref::<h2::Error>())
+            .is_some_and(unprocessed)
+}
+
+fn unprocessed(error: &h2::Error) -> bool {
+    error.is_go_away() || error.reason() == Some(h2::Reason::REFUSED_STREAM)
 }
 
 /// HTTP/2 carries the target as `:scheme`, `:authority` and `:path`, taken from an absolute

@@ -39,3 +39,10 @@ fn without_a_usable_host_the_endpoint_is_the_authority() {
     assert_eq!(out.uri().to_string(), "http://[::1]:81/a");
     assert!(out.headers().get(header::HOST).is_none());
 }
+
+#[test]
+fn refused_streams_count_as_lost_to_a_close_and_other_resets_do_not() {
+    assert!(unprocessed(&h2::Error::from(h2::Reason::REFUSED_STREAM)));
+    assert!(!unprocessed(&h2::Error::from(h2::Reason::INTERNAL_ERROR)));
+    assert!(!unprocessed(&h2::Error::from(h2::Reason::CANCEL)));
+}

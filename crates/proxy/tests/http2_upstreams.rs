@@ -25,7 +25,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use lockgate_compiled::CompiledConfig;
 use tokio::net::TcpSocket;
-use tokio::sync::{Barrier, oneshot};
+use tokio::sync::{Barrier, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 /// What the backend saw of one request.
@@ -54,7 +54,8 @@ struct Backend {
     addr: SocketAddr,
     accepts: Arc<AtomicUsize>,
     seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Option<oneshot::Sender<()>>,
+    /// Carries whether to stop gracefully.
+    stop: Option<oneshot::Sender<bool>>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -72,17 +73,18 @@ impl Backend {
         let addr = listener.local_addr().unwrap();
         let accepts = Arc::new(AtomicUsize::new(0));
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let (stop, mut stopped) = oneshot::channel::<()>();
+        let (stop, mut stopped) = oneshot::channel::<bool>();
+        let (drain_tx, drain) = watch::channel(false);
         let (counted, recorded) = (accepts.clone(), seen.clone());
         let task = tokio::spawn(async move {
             let mut connections = JoinSet::new();
-            loop {
+            let graceful = loop {
                 let stream = tokio::select! {
                     accepted = listener.accept() => match accepted {
                         Ok((stream, _)) => stream,
                         Err(_) => continue,
                     },
-                    _ = &mut stopped => break,
+                    graceful = &mut stopped => break graceful.unwrap_or(false),
                 };
                 let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
                 let (kill, killed) = oneshot::channel::<()>();
@@ -94,10 +96,12 @@ impl Backend {
                         .filter(|_| first)
                         .map(|path| (path, Arc::new(Mutex::new(Some(kill))))),
                 };
+                let mut drain = drain.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |req| answer(req, shared.clone()));
                     let builder = auto::Builder::new(TokioExecutor::new());
                     let serving = builder.serve_connection(TokioIo::new(stream), service);
+                    let mut serving = std::pin::pin!(serving);
                     let killed = async {
                         if killed.await.is_err() {
                             std::future::pending::<()>().await;
@@ -105,13 +109,22 @@ impl Backend {
                     };
                     // Killed: the connection (and its socket) is dropped mid-request.
                     tokio::select! {
-                        _ = serving => {}
-                        () = killed => {}
+                        _ = serving.as_mut() => return,
+                        () = killed => return,
+                        _ = drain.wait_for(|drain| *drain) => {}
                     }
+                    // HTTP/2 clients get a GOAWAY; the connection ends once its streams have.
+                    serving.as_mut().graceful_shutdown();
+                    let _ = serving.await;
                 });
+            };
+            if graceful {
+                let _ = drain_tx.send(true);
+                while connections.join_next().await.is_some() {}
+            } else {
+                // Aborts every connection and waits until each is dropped (its socket closed).
+                connections.shutdown().await;
             }
-            // Aborts every connection and waits until each is dropped (its socket closed).
-            connections.shutdown().await;
         });
         Backend {
             addr,
@@ -122,10 +135,20 @@ impl Backend {
         }
     }
 
-    /// Closes the listener and every connection; returns once they are closed.
+    /// Closes the listener and every connection at once; returns once they are closed.
     async fn stop(&mut self) {
+        self.stop_with(false).await;
+    }
+
+    /// Closes the listener, then every connection as a server that shuts down does: HTTP/2
+    /// clients are told with a GOAWAY.
+    async fn stop_gracefully(&mut self) {
+        self.stop_with(true).await;
+    }
+
+    async fn stop_with(&mut self, graceful: bool) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(graceful);
         }
         if let Some(task) = self.task.take() {
             task.await.unwrap();
@@ -320,13 +343,23 @@ async fn concurrent_requests_share_one_upstream_connection() {
 
 #[tokio::test]
 async fn a_restarted_backend_is_reached_on_a_new_connection() {
+    for graceful in [false, true] {
+        restart(graceful).await;
+    }
+}
+
+async fn restart(graceful: bool) {
     let mut backend = Backend::start(Behaviour::default()).await;
     let addr = backend.addr;
     let gateway = Gateway::start(config(addr, true)).await;
     let client = client();
     let reply = get(&client, &gateway, "grpc.example.com", "/first").await;
     assert_eq!((reply.status, reply.body.as_str()), (200, "hello"));
-    backend.stop().await;
+    if graceful {
+        backend.stop_gracefully().await;
+    } else {
+        backend.stop().await;
+    }
     let mut restarted = Backend::start_on(addr, Behaviour::default()).await;
     // The gateway's connection to the old process is closed, whether or not it has noticed yet.
     for path in ["/second", "/third"] {
@@ -334,7 +367,7 @@ async fn a_restarted_backend_is_reached_on_a_new_connection() {
         assert_eq!(
             (reply.status, reply.body.as_str()),
             (200, "hello"),
-            "{path}"
+            "{path}, graceful: {graceful}"
         );
     }
     assert_eq!(restarted.accepts.load(Ordering::SeqCst), 1);
