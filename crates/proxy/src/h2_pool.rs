@@ -37,6 +37,13 @@ use crate::upstream::Limit;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
 /// How often a thread sweeps its map for idle and closed connections.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+/// While streams are open and nothing has arrived for this long, the connection is PINGed.
+/// A timed-out stream does not close an HTTP/2 connection, so without this an upstream that
+/// vanished without a FIN (a host gone, a partition) would take every later request on the
+/// shared connection into the route timeout.
+const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// A PING unanswered this long closes the connection; the next request opens a new one.
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Sender = http2::SendRequest<RequestBody>;
 /// One endpoint's connection: empty until the first connect succeeds.
@@ -206,6 +213,8 @@ async fn connect(endpoint: SocketAddr, limits: Limits<'_>) -> Result<Sender, Sen
     let stream = pool::connect_tcp(endpoint).await?;
     let (sender, connection) = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
+        .keep_alive_interval(PING_INTERVAL)
+        .keep_alive_timeout(PING_TIMEOUT)
         .handshake(TokioIo::new(stream))
         .await
         .map_err(|error| SendError::Connect(format!("HTTP/2 handshake: {error}")))?;

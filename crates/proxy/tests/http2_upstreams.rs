@@ -415,6 +415,41 @@ async fn a_request_with_a_body_lost_with_its_connection_is_not_sent_again() {
     backend.stop().await;
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_upstream_that_goes_silent_is_given_up_on_by_ping() {
+    // A peer that reads whatever comes and never writes: a host gone without a FIN.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (closed_tx, closed) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buf = [0u8; 4096];
+        while let Ok(1..) = tokio::io::AsyncReadExt::read(&mut stream, &mut buf).await {}
+        let _ = closed_tx.send(());
+        // Later connections (a replay) stay in the backlog, unanswered.
+        std::future::pending::<()>().await;
+    });
+    let mut c = config(addr, true);
+    // No route timeout: only the unanswered PING can end the request.
+    c.virtual_hosts[0].routes[0].options.timeout_ms = Some(0);
+    let gateway = Gateway::start(c).await;
+    let reply = get(&client(), &gateway, "grpc.example.com", "/").await;
+    // Connected, then given up on: not a failure to connect.
+    assert_eq!(
+        (reply.status, reply.body.as_str()),
+        (
+            502,
+            "upstream connect error: connection reset before the response"
+        )
+    );
+    tokio::time::timeout(Duration::from_secs(3600), closed)
+        .await
+        .expect("the gateway closed the silent connection")
+        .unwrap();
+}
+
 #[tokio::test]
 async fn without_use_http2_upstreams_still_get_http1() {
     let mut backend = Backend::start(Behaviour::default()).await;
