@@ -32,6 +32,10 @@ pub struct UpstreamSpec {
     /// Limits on the connections and requests the gateway sends this upstream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_breakers: Option<CircuitBreakers>,
+    /// Gloo's `useHttp2` (a `BoolValue`: `null` is the same as leaving it out): speak HTTP/2
+    /// to the endpoints, as gRPC needs. Without TLS this is h2c with prior knowledge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_http2: Option<bool>,
 }
 
 /// Envoy's `OutlierDetection` as Gloo embeds it, limited to the consecutive-failure detectors

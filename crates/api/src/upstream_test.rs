@@ -62,3 +62,20 @@ fn unsupported_outlier_fields_are_refused_with_their_path() {
     let err = upstream("  outlierDetection: {interval: 10}\n").unwrap_err();
     assert_eq!(err.path, "spec.outlierDetection.interval");
 }
+
+#[test]
+fn use_http2_decodes_as_gloo_writes_it_and_null_means_unset() {
+    let spec = |line: &str| format!("  static: {{hosts: [{{addr: 127.0.0.1, port: 80}}]}}\n{line}");
+    let on = upstream(&spec("  useHttp2: true\n")).unwrap();
+    assert_eq!(on.spec.use_http2, Some(true));
+    let off = upstream(&spec("  useHttp2: false\n")).unwrap();
+    assert_eq!(off.spec.use_http2, Some(false));
+    let null = upstream(&spec("  useHttp2: null\n")).unwrap();
+    assert_eq!(null.spec.use_http2, None);
+    let unset = upstream(&spec("")).unwrap();
+    assert_eq!(unset.spec.use_http2, None);
+    let err = upstream(&spec("  useHttp2: yes please\n")).unwrap_err();
+    assert_eq!(err.path, "spec.useHttp2");
+    let err = upstream(&spec("  useHTTP2: true\n")).unwrap_err();
+    assert_eq!(err.path, "spec.useHTTP2");
+}

@@ -290,16 +290,23 @@ pub struct Cluster {
     pub outlier_detection: OutlierDetection,
     #[serde(default, skip_serializing_if = "CircuitBreakers::is_default")]
     pub circuit_breakers: CircuitBreakers,
+    /// The upstream's `useHttp2`: requests go out as HTTP/2 (h2c with prior knowledge), many
+    /// at once on one connection per endpoint. Left out when false, so configurations
+    /// persisted before the field existed read the same.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub http2: bool,
 }
 
 impl Cluster {
-    /// A cluster with the default outlier detection and circuit breakers.
+    /// A cluster with the default outlier detection and circuit breakers, spoken to in
+    /// HTTP/1.1.
     pub fn new(key: ClusterKey, endpoints: Vec<SocketAddr>) -> Cluster {
         Cluster {
             key,
             endpoints,
             outlier_detection: OutlierDetection::default(),
             circuit_breakers: CircuitBreakers::default(),
+            http2: false,
         }
     }
 }

@@ -11,6 +11,7 @@ use http_body::Body as _;
 use tokio::time::Instant;
 
 use crate::body::{ProxyBody, RequestBody, UpstreamBody};
+use crate::h2_pool;
 use crate::headers;
 use crate::outlier::Outcome;
 use crate::plan::{ClusterState, RetryPolicy};
@@ -137,7 +138,7 @@ pub(crate) async fn send(
             (Some(d), Some(p)) => Some(d.min(Instant::now() + p)),
             (d, p) => d.or_else(|| p.map(|p| Instant::now() + p)),
         };
-        let result = attempt_once(request, endpoint, try_deadline, limits)
+        let result = attempt_once(request, endpoint, try_deadline, limits, cluster.http2)
             .await
             .map(|(response, mut lease)| {
                 lease.hold(permit, endpoint);
@@ -233,14 +234,16 @@ async fn attempt_once(
     endpoint: SocketAddr,
     deadline: Option<Instant>,
     limits: Limits<'_>,
+    http2: bool,
 ) -> Result<(Response<UpstreamBody>, Lease), Failure> {
-    let response = pool::send(endpoint, request, limits);
-    let result = match deadline {
-        Some(deadline) => match tokio::time::timeout_at(deadline, response).await {
-            Ok(result) => result,
-            Err(_) => return Err(Failure::Timeout),
-        },
-        None => response.await,
+    let result = if http2 {
+        // A stream on a shared connection: nothing goes back to a pool at the end.
+        let sent = h2_pool::send(endpoint, request, limits);
+        within(deadline, sent)
+            .await?
+            .map(|response| (response.map(UpstreamBody::Hyper), Lease::default()))
+    } else {
+        within(deadline, pool::send(endpoint, request, limits)).await?
     };
     let (response, lease) = result.map_err(|error| failure(endpoint, error))?;
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
@@ -251,6 +254,19 @@ async fn attempt_once(
         )));
     }
     Ok((response, lease))
+}
+
+/// `sent`, cut off at `deadline`.
+async fn within<T>(
+    deadline: Option<Instant>,
+    sent: impl Future<Output = Result<T, SendError>>,
+) -> Result<Result<T, SendError>, Failure> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline, sent)
+            .await
+            .map_err(|_| Failure::Timeout),
+        None => Ok(sent.await),
+    }
 }
 
 pub(crate) fn failure(endpoint: SocketAddr, error: SendError) -> Failure {

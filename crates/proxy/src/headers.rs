@@ -36,6 +36,18 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove(header::UPGRADE);
 }
 
+/// Whether the client's `TE` accepts trailers. gRPC needs `te: trailers` on HTTP/2 and
+/// hop-by-hop removal drops `TE`, so an HTTP/2 upstream gets exactly `trailers` back when this
+/// holds (no other `TE` value is allowed in HTTP/2, RFC 9113 section 8.2.2).
+pub(crate) fn asks_for_trailers(headers: &HeaderMap) -> bool {
+    headers.get_all(header::TE).iter().any(|value| {
+        value.to_str().unwrap_or("").split(',').any(|coding| {
+            let name = coding.split(';').next().unwrap_or("");
+            name.trim().eq_ignore_ascii_case("trailers")
+        })
+    })
+}
+
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     name == header::CONNECTION
         || name == KEEP_ALIVE

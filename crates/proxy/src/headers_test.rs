@@ -63,3 +63,16 @@ fn head_bytes_counts_method_target_names_and_values() {
         .into_parts();
     assert_eq!(head_bytes(&parts), 3 + 1 + 9);
 }
+
+#[test]
+fn te_asks_for_trailers_only_when_it_lists_them() {
+    assert!(asks_for_trailers(&map(&[("te", "trailers")])));
+    assert!(asks_for_trailers(&map(&[("te", "gzip;q=0.5, Trailers")])));
+    assert!(asks_for_trailers(&map(&[
+        ("te", "gzip"),
+        ("te", "trailers")
+    ])));
+    assert!(!asks_for_trailers(&map(&[("te", "gzip, deflate")])));
+    assert!(!asks_for_trailers(&map(&[("te", "trailersx")])));
+    assert!(!asks_for_trailers(&map(&[])));
+}

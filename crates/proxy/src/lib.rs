@@ -16,7 +16,9 @@
 //! destination and a round-robin pick of its endpoint, with the route's timeout (15 s unless
 //! set), retries (for requests without a body) and header manipulation. Bodies stream both ways;
 //! nothing is buffered whole; `Upgrade` requests (WebSocket) are spliced through. Upstream
-//! connections are HTTP/1.1, kept alive in a lock-free pool per worker thread. Every request is
+//! connections are HTTP/1.1, kept alive in a lock-free pool per worker thread, or HTTP/2 (h2c)
+//! for clusters whose Upstream says `useHttp2`, one multiplexed connection per endpoint and
+//! worker thread (see `h2_pool`). Every request is
 //! counted per route and per cluster ([`Stats`]). Error bodies never name an upstream address.
 //!
 //! Clients are bounded by [`Limits`]: request head bytes, a first-byte, header and idle timeout,
@@ -44,6 +46,7 @@ mod forward;
 #[doc(hidden)]
 pub mod fuzzing;
 mod h1;
+mod h2_pool;
 mod headers;
 mod limits;
 mod local_plan;

@@ -162,7 +162,14 @@ impl Inner {
         }
         let options = &matched.route.options;
         let upgrade = upgrade::take(&mut parts, options);
+        // gRPC over HTTP/2 needs `te: trailers`, which hop-by-hop removal would drop.
+        let te_trailers = cluster.http2 && headers::asks_for_trailers(&parts.headers);
         headers::remove_hop_by_hop(&mut parts.headers);
+        if te_trailers {
+            parts
+                .headers
+                .insert(header::TE, HeaderValue::from_static("trailers"));
+        }
         headers::remove_expect_continue(&mut parts.headers);
         forwarded::set_forwarded(&mut parts.headers, &ctx.client.ip, ctx.client.scheme);
         matched.plan.request_headers.apply(&mut parts.headers);

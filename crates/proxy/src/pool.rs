@@ -57,7 +57,7 @@ struct ThreadPool {
 /// the configuration and not from clients: SipHash's flooding resistance buys nothing here and
 /// costs more than the rest of the lookup. This is FxHash's multiply-rotate.
 #[derive(Default)]
-struct EndpointHasher(u64);
+pub(crate) struct EndpointHasher(u64);
 
 impl Hasher for EndpointHasher {
     fn finish(&self) -> u64 {
@@ -304,7 +304,7 @@ pub(crate) async fn send_upgrade(
     Ok((response, permit))
 }
 
-async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
+pub(crate) async fn connect_tcp(endpoint: SocketAddr) -> Result<TcpStream, SendError> {
     let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(endpoint)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => return Err(SendError::Connect(format!("tcp connect error: {error}"))),

@@ -149,8 +149,8 @@ impl<'a> ExplicitMembers<'a> {
     }
 }
 
-/// The cluster `key` names: its endpoints and its upstream's outlier detection and circuit
-/// breakers (the defaults where the upstream sets none, or sets them wrongly: that error is
+/// The cluster `key` names: its endpoints, its upstream's outlier detection and circuit
+/// breakers, and whether it speaks HTTP/2 (the defaults where the upstream sets none, or sets them wrongly: that error is
 /// reported on the upstream by [`check_upstreams_and_endpoints`]).
 pub(crate) fn cluster(
     snapshot: &Snapshot,
@@ -169,6 +169,7 @@ pub(crate) fn cluster(
                 .unwrap_or_default();
         cluster.circuit_breakers =
             upstream_options::circuit_breakers(upstream.spec.circuit_breakers.as_ref());
+        cluster.http2 = upstream.spec.use_http2.unwrap_or(false);
     }
     cluster
 }

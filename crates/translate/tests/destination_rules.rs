@@ -190,6 +190,54 @@ spec:
 }
 
 #[test]
+fn use_http2_reaches_every_cluster_of_its_upstream_subsets_included() {
+    let yaml = r#"
+apiVersion: gateway.solo.io/v1
+kind: VirtualService
+metadata: {name: main, namespace: gloo-system}
+spec:
+  virtualHost:
+    routes:
+      - matchers: [{prefix: /v1}]
+        routeAction: {single: {upstream: {name: app, namespace: gloo-system}, subset: {values: {version: v1}}}}
+      - matchers: [{prefix: /any}]
+        routeAction: {single: {upstream: {name: app, namespace: gloo-system}}}
+      - matchers: [{prefix: /}]
+        routeAction: {single: {upstream: {name: static, namespace: gloo-system}}}
+"#;
+    let http2 = |out: &Outcome| {
+        out.config
+            .clusters
+            .iter()
+            .map(|c| (c.key.to_string(), c.http2))
+            .collect::<Vec<_>>()
+    };
+    let unset = run(yaml);
+    assert!(
+        http2(&unset).iter().all(|(_, on)| !on),
+        "{:?}",
+        http2(&unset)
+    );
+    let mut on = snapshot(yaml);
+    let upstream = std::sync::Arc::make_mut(
+        on.upstreams
+            .get_mut(&("gloo-system".into(), "app".into()))
+            .unwrap(),
+    );
+    upstream.spec.use_http2 = Some(true);
+    let mut clusters = http2(&translate(&on, &PolicyState::default()));
+    clusters.sort();
+    assert_eq!(
+        clusters,
+        [
+            ("gloo-system.app".to_string(), true),
+            ("gloo-system.app{version=v1}".to_string(), true),
+            ("gloo-system.static".to_string(), false),
+        ]
+    );
+}
+
+#[test]
 fn subsets_fall_back_as_the_upstream_says() {
     let route_to = |version: &str| {
         format!(

@@ -106,6 +106,8 @@ pub(crate) struct ClusterState {
     pub(crate) upstream: Arc<UpstreamState>,
     pub(crate) outlier_detection: OutlierDetection,
     pub(crate) circuit_breakers: CircuitBreakers,
+    /// The Upstream's `useHttp2`: requests go through `h2_pool` rather than `pool`.
+    pub(crate) http2: bool,
 }
 
 impl Plan {
@@ -122,6 +124,7 @@ impl Plan {
                     upstream,
                     outlier_detection: cluster.outlier_detection,
                     circuit_breakers: cluster.circuit_breakers,
+                    http2: cluster.http2,
                 }
             })
             .collect();
