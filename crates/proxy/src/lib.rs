@@ -48,6 +48,7 @@ mod pool;
 mod redirect;
 mod rng;
 mod route;
+mod route_index;
 mod stats;
 mod table;
 mod upgrade;
