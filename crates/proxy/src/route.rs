@@ -119,6 +119,7 @@ pub(crate) fn find_in<'p>(
     planned: impl Fn(usize) -> &'p MatcherPlan,
     request: &RequestView<'_>,
 ) -> Option<usize> {
+    debug_assert_eq!(routes.len(), index.len(), "the index is of these routes");
     index.first(request.path, |i| {
         matches(&routes[i].matcher, planned(i), request)
     })
