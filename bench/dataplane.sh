@@ -6,6 +6,7 @@
 #
 #   bench/dataplane.sh                 # 10 s per proxy and path, 64 connections
 #   DURATION=30s CONNECTIONS=128 ROUNDS=3 PATHS=/echo bench/dataplane.sh
+#   LOCKGATE_BIN=path/to/lockgate bench/dataplane.sh    # another build of lockgate
 #
 # Like for like: the peers do what lockgate does (see bench/peers.sh for their configurations).
 #
@@ -76,7 +77,7 @@ TICKS_PER_SECOND=$(getconf CLK_TCK)
 need
 echo "building lockgate (release)..." >&2
 cargo build --release -q -p lockgate --manifest-path "$repo/Cargo.toml"
-lockgate=$repo/target/release/lockgate
+lockgate=${LOCKGATE_BIN:-$repo/target/release/lockgate}
 
 source "$(dirname "$0")/peers.sh"
 start_backends "$LOAD_CORE"
