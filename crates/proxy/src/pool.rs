@@ -137,6 +137,7 @@ pub(crate) fn release(endpoint: SocketAddr, conn: Conn) {
         };
         let idle = pool.idle.entry(endpoint).or_default();
         if idle.len() < MAX_IDLE_PER_ENDPOINT {
+            conn.settle_idle();
             idle.push(Idle { conn, since: now });
         }
         if pool

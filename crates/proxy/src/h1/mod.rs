@@ -26,7 +26,7 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::Body as _;
-use tokio::io::AsyncWrite;
+use tokio::io::{AsyncWrite, Interest};
 use tokio::net::TcpStream;
 
 pub(crate) use body::Body;
@@ -63,6 +63,8 @@ pub(crate) struct Conn {
     read: BytesMut,
     /// Its place under the upstream's `maxConnections`, for as long as it is open.
     _open: Permit,
+    /// The last read took less than it had room for: the socket had nothing more then.
+    drained: bool,
 }
 
 impl Conn {
@@ -71,14 +73,29 @@ impl Conn {
             stream,
             read: BytesMut::new(),
             _open: open,
+            drained: false,
         }
     }
 
     /// Whether an idle connection can still be used: the upstream has neither closed it nor
-    /// sent anything unasked. Costs no system call unless the reactor saw the socket readable.
+    /// sent anything unasked. Costs no system call unless the reactor saw the socket readable
+    /// since it went idle (see [`Conn::settle_idle`]).
     pub(crate) fn is_usable_idle(&self) -> bool {
         let mut probe = [0u8; 1];
         matches!(self.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Going idle: the reactor still calls the socket readable after the last read (it only
+    /// learns otherwise from a read that finds nothing), so the probe of [`Conn::is_usable_idle`]
+    /// would cost a `recvfrom` on every reuse. When the last read left the socket empty, that
+    /// readiness is stale and is cleared here without a system call; tokio clears only the
+    /// readiness the last read saw, so a close or a byte that arrived since still shows.
+    pub(crate) fn settle_idle(&self) {
+        if self.drained {
+            let _ = self.stream.try_io(Interest::READABLE, || {
+                Err::<(), _>(io::ErrorKind::WouldBlock.into())
+            });
+        }
     }
 
     /// Reads what the socket has into `read`; `Ok(0)` at the upstream's close.
@@ -88,9 +105,14 @@ impl Conn {
         }
         // A turn after readiness that turns out spurious clears it, so the next one waits.
         loop {
+            let room = self.read.capacity() - self.read.len();
             match self.stream.try_read_buf(&mut self.read) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     ready!(self.stream.poll_read_ready(cx))?;
+                }
+                Ok(read) => {
+                    self.drained = read < room;
+                    return Poll::Ready(Ok(read));
                 }
                 result => return Poll::Ready(result),
             }

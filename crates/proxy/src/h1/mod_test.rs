@@ -100,3 +100,62 @@ async fn an_idle_connection_closed_by_its_upstream_is_seen_closed() {
     }
     assert!(seen);
 }
+
+#[tokio::test]
+async fn a_settled_idle_connection_still_shows_its_upstreams_close() {
+    let (mut conn, upstream) = scripted(b"HTTP/1.1 204 No Content\r\n\r\n").await;
+    assert!(exchange_on(&mut conn).await.unwrap().reusable);
+    // What the pool does when the connection goes idle: the stale readiness is dropped.
+    conn.settle_idle();
+    upstream.await.unwrap();
+    let mut seen = false;
+    for _ in 0..1000 {
+        if !conn.is_usable_idle() {
+            seen = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        let _ = conn.stream.readable().await;
+    }
+    assert!(seen, "a close after settling must still be seen");
+}
+
+#[tokio::test]
+async fn a_settled_idle_connection_that_stays_open_is_usable_and_unasked_bytes_show() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (send_late, late) = tokio::sync::oneshot::channel::<()>();
+    let upstream = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 256];
+        let _ = stream.read(&mut buf).await;
+        stream
+            .write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+            .await
+            .unwrap();
+        let _ = late.await;
+        // Bytes nobody asked for, on an idle connection.
+        stream.write_all(b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        stream
+    });
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let permit = Arc::new(UpstreamState::new())
+        .acquire(Limit::Connections, u32::MAX)
+        .unwrap();
+    let mut conn = Conn::new(stream, permit);
+    assert!(exchange_on(&mut conn).await.unwrap().reusable);
+    conn.settle_idle();
+    assert!(conn.is_usable_idle(), "nothing came after the response");
+    send_late.send(()).unwrap();
+    let mut seen = false;
+    for _ in 0..1000 {
+        if !conn.is_usable_idle() {
+            seen = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+        let _ = conn.stream.readable().await;
+    }
+    assert!(seen, "unasked bytes after settling must still be seen");
+    drop(upstream);
+}
