@@ -29,3 +29,13 @@ free_port() {
         fi
     done
 }
+
+# Starts a command pinned to a core, its output in $work/NAME.log; its pid in pid_of[NAME].
+declare -A pid_of
+start() { # name core command...
+    local name=$1 core=$2
+    shift 2
+    taskset -c "$core" "$@" >"$work/$name.log" 2>&1 &
+    pids+=($!)
+    pid_of[$name]=$!
+}

@@ -61,14 +61,6 @@ wait_for() {
     exit 1
 }
 
-declare -A pid_of
-start() { # name core command...
-    local name=$1 core=$2
-    shift 2
-    taskset -c "$core" "$@" >"$work/$name.log" 2>&1 &
-    pids+=($!)
-    pid_of[$name]=$!
-}
 
 # CPU time (user + system, clock ticks) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

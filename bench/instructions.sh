@@ -19,14 +19,6 @@ set -euo pipefail
 PATHS=${PATHS:-/echo}
 source "$(dirname "$0")/common.sh"
 
-declare -A pid_of
-start() { # name core command...
-    local name=$1 core=$2
-    shift 2
-    taskset -c "$core" "$@" >"$work/$name.log" 2>&1 &
-    pids+=($!)
-    pid_of[$name]=$!
-}
 wait_for() { # name url
     for _ in $(seq 150); do
         [[ $(curl -s -m 2 "$2" 2>/dev/null || true) == version:* ]] && return 0

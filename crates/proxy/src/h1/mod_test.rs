@@ -31,6 +31,19 @@ async fn scripted(script: &'static [u8]) -> (Conn, tokio::task::JoinHandle<Vec<u
     (Conn::new(stream, permit), upstream)
 }
 
+/// Whether the idle `conn` is found unusable within a bounded number of reactor turns (a close
+/// or a byte reaches the reactor after some turns).
+async fn becomes_unusable(conn: &Conn) -> bool {
+    for _ in 0..1000 {
+        if !conn.is_usable_idle() {
+            return true;
+        }
+        tokio::task::yield_now().await;
+        let _ = conn.stream.readable().await;
+    }
+    false
+}
+
 const HEAD: &[u8] = b"GET / HTTP/1.1\r\nhost: h\r\n\r\n";
 
 async fn exchange_on(conn: &mut Conn) -> Result<Exchanged, Failed> {
@@ -89,15 +102,7 @@ async fn an_idle_connection_closed_by_its_upstream_is_seen_closed() {
     // The upstream task ends and drops its socket.
     upstream.await.unwrap();
     // The close reaches the reactor after some turns; bounded.
-    let mut seen = false;
-    for _ in 0..1000 {
-        if !conn.is_usable_idle() {
-            seen = true;
-            break;
-        }
-        tokio::task::yield_now().await;
-        let _ = conn.stream.readable().await;
-    }
+    let seen = becomes_unusable(&conn).await;
     assert!(seen);
 }
 
@@ -108,15 +113,7 @@ async fn a_settled_idle_connection_still_shows_its_upstreams_close() {
     // What the pool does when the connection goes idle: the stale readiness is dropped.
     conn.settle_idle();
     upstream.await.unwrap();
-    let mut seen = false;
-    for _ in 0..1000 {
-        if !conn.is_usable_idle() {
-            seen = true;
-            break;
-        }
-        tokio::task::yield_now().await;
-        let _ = conn.stream.readable().await;
-    }
+    let seen = becomes_unusable(&conn).await;
     assert!(seen, "a close after settling must still be seen");
 }
 
@@ -147,15 +144,7 @@ async fn a_settled_idle_connection_that_stays_open_is_usable_and_unasked_bytes_s
     conn.settle_idle();
     assert!(conn.is_usable_idle(), "nothing came after the response");
     send_late.send(()).unwrap();
-    let mut seen = false;
-    for _ in 0..1000 {
-        if !conn.is_usable_idle() {
-            seen = true;
-            break;
-        }
-        tokio::task::yield_now().await;
-        let _ = conn.stream.readable().await;
-    }
+    let seen = becomes_unusable(&conn).await;
     assert!(seen, "unasked bytes after settling must still be seen");
     drop(upstream);
 }
