@@ -8,10 +8,11 @@
 use std::net::SocketAddr;
 
 use http::HeaderValue;
-use lockgate_compiled::{Route, VirtualHost};
+use lockgate_compiled::Route;
 use tokio::time::Instant;
 
 use crate::plan::{ClusterState, Plan, RoutePlan};
+use crate::stats::Counters;
 
 /// The scheme a client used; `:scheme` route conditions and `x-forwarded-proto` read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,10 +54,11 @@ impl Client {
 /// The route a request matched, compiled and planned.
 #[derive(Clone, Copy)]
 pub(crate) struct Matched<'p> {
-    pub(crate) virtual_host: &'p VirtualHost,
     pub(crate) index: usize,
     pub(crate) route: &'p Route,
     pub(crate) plan: &'p RoutePlan,
+    /// The route's counters, taken once when it matched.
+    pub(crate) counters: &'p Counters,
 }
 
 pub(crate) struct Ctx<'p> {

@@ -92,17 +92,15 @@ impl Inner {
             headers: &parts.headers,
         };
         let index = route::find(virtual_host, vh_plan, &view).ok_or_else(not_found)?;
+        let (route, route_plan) = (&virtual_host.routes[index], &vh_plan.routes[index]);
         let matched = Matched {
-            virtual_host,
             index,
-            route: &virtual_host.routes[index],
-            plan: &vh_plan.routes[index],
+            route,
+            plan: route_plan,
+            counters: route_plan.counters(&self.registry, virtual_host, route),
         };
         ctx.matched = Some(matched);
-        matched
-            .plan
-            .counters(&self.registry, virtual_host, matched.route)
-            .request();
+        matched.counters.request();
         let prefix =
             prefix_rewrite::rewritable_prefix_len(&matched.route.matcher.path, &normalised);
 
@@ -244,14 +242,10 @@ impl Inner {
         listener.request();
         listener.response(status, elapsed);
         if let Some(matched) = ctx.matched {
-            let counters =
-                matched
-                    .plan
-                    .counters(&self.registry, matched.virtual_host, matched.route);
             if ctx.upstream_failed {
-                counters.error();
+                matched.counters.error();
             }
-            counters.response(status, elapsed);
+            matched.counters.response(status, elapsed);
         }
         if let Some(cluster) = ctx.cluster {
             if ctx.upstream_failed {

@@ -14,8 +14,7 @@ use lockgate_compiled::{
 };
 
 use crate::path::{self, EscapedSlashes, hex_value};
-use crate::plan::{HeaderKey, MatcherPlan, Plan, VirtualHostPlan};
-use crate::registry::Registry;
+use crate::plan::{HeaderKey, MatcherPlan, VirtualHostPlan};
 use crate::route_index::RouteIndex;
 
 /// A request as [`find_route`] sees it: what routing looks at, nothing else.
@@ -72,9 +71,9 @@ pub fn find_route<'c>(config: &'c CompiledConfig, request: &RouteRequest<'_>) ->
         scheme: "http",
         headers: request.headers,
     };
-    // The plan the proxy would build for this configuration (with counters of its own).
-    let plan = Plan::build(std::sync::Arc::new(config.clone()), &Registry::new());
-    match find(virtual_host, &plan.virtual_hosts[vh_index], &view) {
+    // The plan the proxy builds for this virtual host: its typed matchers and route index.
+    let plan = VirtualHostPlan::build(virtual_host, config.clusters.len());
+    match find(virtual_host, &plan, &view) {
         Some(index) => RouteLookup::Matched {
             virtual_host,
             index,

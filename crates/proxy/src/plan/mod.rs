@@ -132,14 +132,7 @@ impl Plan {
         let virtual_hosts = config
             .virtual_hosts
             .iter()
-            .map(|vh| VirtualHostPlan {
-                routes: vh
-                    .routes
-                    .iter()
-                    .map(|r| RoutePlan::build(r, cluster_count))
-                    .collect(),
-                index: RouteIndex::build(&vh.routes),
-            })
+            .map(|vh| VirtualHostPlan::build(vh, cluster_count))
             .collect();
         Plan {
             config,
@@ -159,6 +152,20 @@ impl Plan {
 
     pub(crate) fn cluster(&self, index: usize) -> Option<&ClusterState> {
         self.clusters.get(index)
+    }
+}
+
+impl VirtualHostPlan {
+    /// The plan of one virtual host of a configuration with `cluster_count` clusters.
+    pub(crate) fn build(vh: &VirtualHost, cluster_count: usize) -> VirtualHostPlan {
+        VirtualHostPlan {
+            routes: vh
+                .routes
+                .iter()
+                .map(|r| RoutePlan::build(r, cluster_count))
+                .collect(),
+            index: RouteIndex::build(&vh.routes),
+        }
     }
 }
 
