@@ -6,7 +6,7 @@
 use lockgate_api::{Resource, ResourceKey};
 use lockgate_controller::{Change, ChangeValidation, status_json};
 use lockgate_store::{PutResult, next_generation, same_content, stamp_creation, status_of};
-use lockgate_translate::{Report, Reports, State};
+use lockgate_translate::{Problem, Report, Reports, State};
 use serde_json::{Value, json};
 
 use crate::Admin;
@@ -68,7 +68,7 @@ fn refuse_if_invalid(
         return Ok(());
     }
     let (before, after) = (&validation.before, &validation.after);
-    let owned = |(key, _): &(ResourceKey, String)| key.namespace == namespace;
+    let owned = |(key, _): &(ResourceKey, Problem)| key.namespace == namespace;
     let added_errors: Vec<_> = after
         .error_set()
         .difference(&before.error_set())

@@ -21,6 +21,7 @@ use lockgate_api::{self as api, Kind, ResourceKey, Snapshot};
 use lockgate_compiled as compiled;
 
 use crate::Reports;
+use crate::problem::{Code, Flaw, Problem, Severity};
 use crate::destination::{self, ClusterInterner, DraftAction};
 use crate::guard::{self, Narrowed};
 use crate::matcher::{self, PathSpec};
@@ -77,8 +78,8 @@ pub(crate) struct Walker<'a> {
     snapshot: &'a Snapshot,
     reports: &'a mut Reports,
     clusters: &'a mut ClusterInterner,
-    /// Problems found on sub route tables during this walk: `(table, message, is_error)`.
-    pub(crate) sub_problems: Vec<(ResourceKey, String, bool)>,
+    /// Problems found on sub route tables during this walk, each naming its table.
+    pub(crate) sub_problems: Vec<Problem>,
     /// Whether the virtual service itself has an error in its own routes.
     pub(crate) own_error: bool,
     /// Every route table this walk entered.
@@ -117,24 +118,20 @@ impl<'a> Walker<'a> {
         out
     }
 
-    fn error(&mut self, owner: &ResourceKey, message: String) {
-        self.problem(owner, message, true);
+    fn error(&mut self, owner: &ResourceKey, flaw: Flaw) {
+        self.problem(flaw.on(owner, Severity::Error));
     }
 
-    fn warning(&mut self, owner: &ResourceKey, message: String) {
-        self.problem(owner, message, false);
+    fn warning(&mut self, owner: &ResourceKey, flaw: Flaw) {
+        self.problem(flaw.on(owner, Severity::Warning));
     }
 
-    fn problem(&mut self, owner: &ResourceKey, message: String, is_error: bool) {
-        if is_error {
-            self.reports.error(owner, message.clone());
+    fn problem(&mut self, problem: Problem) {
+        self.reports.add(&problem.resource, problem.clone());
+        if problem.resource == self.root {
+            self.own_error |= problem.is_error();
         } else {
-            self.reports.warning(owner, message.clone());
-        }
-        if *owner == self.root {
-            self.own_error |= is_error;
-        } else {
-            self.sub_problems.push((owner.clone(), message, is_error));
+            self.sub_problems.push(problem);
         }
     }
 
@@ -176,7 +173,14 @@ impl<'a> Walker<'a> {
                             } else {
                                 format!("{field}.matchers[{j}]")
                             };
-                            self.warning(owner, format!("{at}: route dropped: {reason}"));
+                            self.warning(
+                                owner,
+                                Flaw::new(
+                                    Code::RouteOutsideParentWarning,
+                                    at,
+                                    format!("route dropped: {reason}"),
+                                ),
+                            );
                             continue 'routes;
                         }
                         Cow::Owned(merged)
@@ -197,7 +201,7 @@ impl<'a> Walker<'a> {
             ];
             let guard = parent.map(|p| &p.guard);
             if actions.iter().filter(|a| **a).count() > 1 {
-                self.error(owner, format!("{field}: set only one of routeAction, directResponseAction, redirectAction and delegateAction"));
+                self.error(owner, Flaw::new(Code::InvalidRouteActionError, field.clone(), "set only one of routeAction, directResponseAction, redirectAction and delegateAction"));
                 self.push_invalid(&matchers, &field, no_matchers, owner, &origin, guard, out);
                 continue;
             }
@@ -273,16 +277,24 @@ impl<'a> Walker<'a> {
                 let parents: Vec<String> = added.iter().map(describe_path).collect();
                 self.warning(
                     owner,
-                    format!(
-                        "{at}: {what} is not provably inside the parent route's {}: it is served only where the parent route matches",
-                        parents.join(" and ")
+                    Flaw::new(
+                        Code::RouteOutsideParentWarning,
+                        at,
+                        format!(
+                            "{what} is not provably inside the parent route's {}: it is served only where the parent route matches",
+                            parents.join(" and ")
+                        ),
                     ),
                 );
             }
             Err((child, parent)) => {
                 self.warning(
                     owner,
-                    format!("{at}: route dropped: its methods {child:?} and the parent route's methods {parent:?} have none in common"),
+                    Flaw::new(
+                        Code::RouteOutsideParentWarning,
+                        at,
+                        format!("route dropped: its methods {child:?} and the parent route's methods {parent:?} have none in common"),
+                    ),
                 );
                 return None;
             }
@@ -342,7 +354,7 @@ impl<'a> Walker<'a> {
                 m.clone().into_owned()
             }
             _ => {
-                self.error(owner, format!("{field}.matchers: a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
+                self.error(owner, Flaw::new(Code::InvalidDelegationError, format!("{field}.matchers"), "a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
                 self.push_invalid(matchers, field, no_matchers, owner, origin, outer, out);
                 return;
             }
@@ -390,9 +402,10 @@ impl<'a> Walker<'a> {
                         .collect();
                     self.error(
                         owner,
-                        format!(
-                            "{field}.delegateAction: delegation cycle detected: {}",
-                            names.join(" -> ")
+                        Flaw::new(
+                            Code::DelegationCycleError,
+                            format!("{field}.delegateAction"),
+                            format!("delegation cycle detected: {}", names.join(" -> ")),
                         ),
                     );
                     self.push_invalid(
@@ -410,14 +423,10 @@ impl<'a> Walker<'a> {
                     Table::Undecodable(key) => {
                         // Its decode errors are on its own report; the virtual service learns
                         // of them, and the parent's matcher stands in for its unknown routes.
-                        let errors = self
-                            .snapshot
-                            .undecodable
-                            .get(key)
-                            .map(|u| u.errors.clone())
-                            .unwrap_or_default();
-                        for e in errors {
-                            self.sub_problems.push((key.clone(), e, true));
+                        if let Some(broken) = self.snapshot.undecodable.get(key) {
+                            self.sub_problems.extend(
+                                broken.errors.iter().map(|e| crate::problem::undecodable(key, e)),
+                            );
                         }
                         self.push_invalid(
                             matchers,

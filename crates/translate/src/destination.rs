@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use lockgate_api::{self as api, FallbackPolicy, Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{self as compiled, ClusterKey};
 
+use crate::problem::{Code, Flaw};
 use crate::{Reports, upstream_options};
 
 /// A destination as translation sees it, before clusters are numbered.
@@ -75,24 +76,34 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
             }
         }
         match (&u.spec.static_, &u.spec.kube) {
-            (None, None) => reports.error(&key, "spec: set either static or kube"),
-            (Some(_), Some(_)) => reports.error(&key, "spec: set only one of static and kube"),
+            (None, None) => reports.error(&key, upstream_flaw("spec", "set either static or kube")),
+            (Some(_), Some(_)) => reports.error(
+                &key,
+                upstream_flaw("spec", "set only one of static and kube"),
+            ),
             (Some(s), None) => {
                 for (i, host) in s.hosts.iter().enumerate() {
                     if parse_ip(&host.addr).is_none() {
-                        reports.error(&key, format!("spec.static.hosts[{i}].addr: {:?} is not an IP address (lockgate does not resolve DNS names yet)", host.addr));
+                        reports.error(&key, upstream_flaw(format!("spec.static.hosts[{i}].addr"), format!("{:?} is not an IP address (lockgate does not resolve DNS names yet)", host.addr)));
                     }
                     if host.port == 0 {
                         reports.error(
                             &key,
-                            format!("spec.static.hosts[{i}].port: must be between 1 and 65535"),
+                            upstream_flaw(
+                                format!("spec.static.hosts[{i}].port"),
+                                "must be between 1 and 65535",
+                            ),
                         );
                     }
                 }
                 if s.hosts.is_empty() {
                     reports.warning(
                         &key,
-                        "spec.static.hosts: empty; routes to this upstream answer 503",
+                        Flaw::new(
+                            Code::ProcessingWarning,
+                            "spec.static.hosts",
+                            "empty; routes to this upstream answer 503",
+                        ),
                     );
                 }
             }
@@ -101,7 +112,13 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
                     && spec.fallback_policy == Some(FallbackPolicy::DefaultSubset)
                     && spec.default_subset.is_none()
                 {
-                    reports.error(&key, "spec.kube.subsetSpec.defaultSubset: required when fallbackPolicy is DEFAULT_SUBSET");
+                    reports.error(
+                        &key,
+                        upstream_flaw(
+                            "spec.kube.subsetSpec.defaultSubset",
+                            "required when fallbackPolicy is DEFAULT_SUBSET",
+                        ),
+                    );
                 }
             }
         }
@@ -112,11 +129,14 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
         if parse_ip(&e.spec.address).is_none() {
             reports.error(
                 &key,
-                format!("spec.address: {:?} is not an IP address", e.spec.address),
+                upstream_flaw(
+                    "spec.address",
+                    format!("{:?} is not an IP address", e.spec.address),
+                ),
             );
         }
         if e.spec.port == 0 {
-            reports.error(&key, "spec.port: must be between 1 and 65535");
+            reports.error(&key, upstream_flaw("spec.port", "must be between 1 and 65535"));
         }
     }
 }
@@ -268,7 +288,7 @@ pub(crate) fn compile_action(
     owner_namespace: &str,
     snapshot: &Snapshot,
     clusters: &mut ClusterInterner,
-) -> (DraftAction, Vec<String>) {
+) -> (DraftAction, Vec<Flaw>) {
     let mut errors = Vec::new();
     let action = if let Some(action) = &route.route_action {
         // Field paths are built only when there is something to say: this runs per route.
@@ -306,19 +326,18 @@ pub(crate) fn compile_action(
                 }
                 let total: u64 = multi.destinations.iter().map(|d| u64::from(d.weight)).sum();
                 if multi.destinations.is_empty() {
-                    errors.push(format!(
-                        "{}.multi.destinations: at least one destination is required",
-                        at()
+                    errors.push(action_flaw(
+                        format!("{}.multi.destinations", at()),
+                        "at least one destination is required",
                     ));
                     DraftAction::Invalid
                 } else if total < 1 {
-                    errors.push(format!("{}.multi.destinations: the weights sum to 0; at least one destination needs a weight of 1 or more", at()));
+                    errors.push(action_flaw(format!("{}.multi.destinations", at()), "the weights sum to 0; at least one destination needs a weight of 1 or more"));
                     DraftAction::Invalid
                 } else if total > u64::from(u32::MAX) {
-                    errors.push(format!(
-                        "{}.multi.destinations: the weights sum to {total}, more than {}",
-                        at(),
-                        u32::MAX
+                    errors.push(action_flaw(
+                        format!("{}.multi.destinations", at()),
+                        format!("the weights sum to {total}, more than {}", u32::MAX),
                     ));
                     DraftAction::Invalid
                 } else {
@@ -326,11 +345,11 @@ pub(crate) fn compile_action(
                 }
             }
             (None, None) => {
-                errors.push(format!("{}: set single or multi", at()));
+                errors.push(action_flaw(at(), "set single or multi"));
                 DraftAction::Invalid
             }
             (Some(_), Some(_)) => {
-                errors.push(format!("{}: set only one of single and multi", at()));
+                errors.push(action_flaw(at(), "set only one of single and multi"));
                 DraftAction::Invalid
             }
         }
@@ -341,17 +360,18 @@ pub(crate) fn compile_action(
                 body: direct.body.clone().unwrap_or_default(),
             }
         } else {
-            errors.push(format!(
-                "{field}.directResponseAction.status: {} is not an HTTP status (100-599)",
-                direct.status
+            errors.push(action_flaw(
+                format!("{field}.directResponseAction.status"),
+                format!("{} is not an HTTP status (100-599)", direct.status),
             ));
             DraftAction::Invalid
         }
     } else if let Some(redirect) = &route.redirect_action {
         let at = format!("{field}.redirectAction");
         if redirect.path_redirect.is_some() && redirect.prefix_rewrite.is_some() {
-            errors.push(format!(
-                "{at}: set only one of pathRedirect and prefixRewrite"
+            errors.push(action_flaw(
+                at,
+                "set only one of pathRedirect and prefixRewrite",
             ));
             DraftAction::Invalid
         } else if let Some(bad) = redirect
@@ -359,7 +379,10 @@ pub(crate) fn compile_action(
             .as_deref()
             .filter(|p| !p.starts_with('/'))
         {
-            errors.push(format!("{at}.pathRedirect: {bad:?} must start with '/'"));
+            errors.push(action_flaw(
+                format!("{at}.pathRedirect"),
+                format!("{bad:?} must start with '/'"),
+            ));
             DraftAction::Invalid
         } else {
             DraftAction::Redirect(compiled::Redirect {
@@ -373,7 +396,7 @@ pub(crate) fn compile_action(
             })
         }
     } else {
-        errors.push(format!("{field}: a route needs an action: routeAction, directResponseAction, redirectAction or delegateAction"));
+        errors.push(action_flaw(field, "a route needs an action: routeAction, directResponseAction, redirectAction or delegateAction"));
         DraftAction::Invalid
     };
     (action, errors)
@@ -385,18 +408,21 @@ fn destination(
     at: &dyn Fn() -> String,
     owner_namespace: &str,
     snapshot: &Snapshot,
-) -> Result<ClusterKey, String> {
+) -> Result<ClusterKey, Flaw> {
     let Some(reference) = &d.upstream else {
-        return Err(format!("{}.upstream: required", at()));
+        return Err(action_flaw(format!("{}.upstream", at()), "required"));
     };
     let namespace = reference.namespace_or(owner_namespace);
     let id = (namespace.to_string(), reference.name.clone());
     let Some(upstream) = snapshot.upstreams.get(&id) else {
         // Gloo's wording, which people search for.
-        return Err(format!(
-            "{}: Route Warning: InvalidDestinationWarning. Reason: *v1.Upstream {{{namespace}.{}}} not found",
+        return Err(Flaw::new(
+            Code::InvalidDestinationWarning,
             at(),
-            reference.name
+            format!(
+                "Route Warning: InvalidDestinationWarning. Reason: *v1.Upstream {{{namespace}.{}}} not found",
+                reference.name
+            ),
         ));
     };
     let subset = d
@@ -412,10 +438,13 @@ fn destination(
             .and_then(|k| k.subset_spec.as_ref())
             .map(|s| &s.selectors);
         let Some(selectors) = selectors.filter(|s| !s.is_empty()) else {
-            return Err(format!(
-                "{}.subset: upstream {namespace}.{} declares no subsetSpec, so it cannot be divided into subsets",
-                at(),
-                reference.name
+            return Err(Flaw::new(
+                Code::InvalidDestinationWarning,
+                format!("{}.subset", at()),
+                format!(
+                    "upstream {namespace}.{} declares no subsetSpec, so it cannot be divided into subsets",
+                    reference.name
+                ),
             ));
         };
         let declares = |s: &api::SubsetSelector| {
@@ -425,12 +454,15 @@ fn destination(
         if !selectors.iter().any(declares) {
             let declared: Vec<String> = selectors.iter().map(|s| format!("{:?}", s.keys)).collect();
             let keys: Vec<&String> = subset.keys().collect();
-            return Err(format!(
-                "{}.subset: keys {:?} match none of the subset selectors of upstream {namespace}.{} ({})",
-                at(),
-                keys,
-                reference.name,
-                declared.join(", ")
+            return Err(Flaw::new(
+                Code::InvalidDestinationWarning,
+                format!("{}.subset", at()),
+                format!(
+                    "keys {:?} match none of the subset selectors of upstream {namespace}.{} ({})",
+                    keys,
+                    reference.name,
+                    declared.join(", ")
+                ),
             ));
         }
     }
@@ -439,6 +471,14 @@ fn destination(
         upstream_name: reference.name.clone(),
         subset,
     })
+}
+
+fn upstream_flaw(field: impl Into<String>, message: impl Into<String>) -> Flaw {
+    Flaw::new(Code::InvalidUpstreamError, field, message)
+}
+
+fn action_flaw(field: impl Into<String>, message: impl Into<String>) -> Flaw {
+    Flaw::new(Code::InvalidRouteActionError, field, message)
 }
 
 #[cfg(test)]

@@ -82,7 +82,7 @@ fn static_hosts_accept_localhost_and_skip_bad_addresses() {
     check_upstreams_and_endpoints(&snapshot, &mut reports);
     let report = reports.iter().next().unwrap().1;
     assert!(
-        report.errors[0]
+        report.reasons()[0]
             .starts_with("spec.static.hosts[1].addr: \"example.com\" is not an IP address")
     );
 }
@@ -186,7 +186,7 @@ fn a_wrong_outlier_setting_is_an_error_on_the_upstream_and_the_cluster_runs_the_
     let (resource, report) = reports.iter().next().unwrap();
     assert_eq!(resource.to_string(), "Upstream echo.u");
     assert_eq!(
-        report.errors,
+        report.reasons(),
         ["spec.outlierDetection.maxEjectionPercent: 200 is more than 100 (percent)"]
     );
     let c = cluster(
@@ -206,7 +206,7 @@ fn upgrades(entries: Vec<api::ProtocolUpgradeConfig>) -> Result<compiled::RouteO
         value: "/".into(),
         case_sensitive: true,
     };
-    compile_options(Some(&options), &path, "spec.routes[0]")
+    compile_options(Some(&options), &path, "spec.routes[0]").map_err(|e| e.to_string())
 }
 
 fn websocket(enabled: Option<bool>) -> api::ProtocolUpgradeConfig {

@@ -13,6 +13,7 @@ mod destination;
 mod guard;
 mod matcher;
 mod policy;
+mod problem;
 mod report;
 mod route_options;
 mod upstream_options;
@@ -22,6 +23,7 @@ use lockgate_api::Snapshot;
 use lockgate_compiled::CompiledConfig;
 
 pub use policy::PolicyState;
+pub use problem::{Code, Origin, Problem, Severity};
 pub use report::{Report, Reports, State};
 
 /// The result of one translation.

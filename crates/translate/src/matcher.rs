@@ -4,6 +4,13 @@
 use lockgate_api as api;
 use lockgate_compiled::{self as compiled, Pattern, ValueMatch};
 
+use crate::problem::{Code, Flaw};
+
+/// A matcher problem at `field`.
+fn bad(field: String, message: impl Into<String>) -> Flaw {
+    Flaw::new(Code::InvalidMatcherError, field, message)
+}
+
 /// The path condition of a matcher as written. A matcher with none matches every path (`/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PathSpec<'a> {
@@ -32,9 +39,9 @@ impl<'a> PathSpec<'a> {
 
 /// Checks and compiles one matcher. `field` is its path in the resource
 /// (`spec.routes[0].matchers[1]`), used in every message.
-pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher, String> {
+pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher, Flaw> {
     let case_sensitive = m.case_sensitive.unwrap_or(true);
-    let path = match PathSpec::of(m).map_err(|e| format!("{field}: {e}"))? {
+    let path = match PathSpec::of(m).map_err(|e| bad(field.to_string(), e))? {
         PathSpec::Prefix(value) => {
             check_path_literal(value, &|| format!("{field}.prefix"))?;
             compiled::PathMatch::Prefix {
@@ -51,9 +58,9 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
         }
         PathSpec::Regex(source) => {
             compiled::PathMatch::Regex(Pattern::new(source, case_sensitive).map_err(|e| {
-                format!(
-                    "{field}.regex: invalid regular expression: {}",
-                    first_line(&e.to_string())
+                bad(
+                    format!("{field}.regex"),
+                    format!("invalid regular expression: {}", first_line(&e.to_string())),
                 )
             })?)
         }
@@ -62,10 +69,9 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     for (i, h) in m.headers.iter().enumerate() {
         let at = || format!("{field}.headers[{i}]");
         if !is_token(&h.name) {
-            return Err(format!(
-                "{}.name: {:?} is not a valid header name",
-                at(),
-                h.name
+            return Err(bad(
+                format!("{}.name", at()),
+                format!("{:?} is not a valid header name", h.name),
             ));
         }
         headers.push(compiled::HeaderMatch {
@@ -78,7 +84,7 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     for (i, q) in m.query_parameters.iter().enumerate() {
         let at = || format!("{field}.queryParameters[{i}]");
         if q.name.is_empty() {
-            return Err(format!("{}.name: must not be empty", at()));
+            return Err(bad(format!("{}.name", at()), "must not be empty"));
         }
         query.push(compiled::QueryMatch {
             name: q.name.clone(),
@@ -88,8 +94,9 @@ pub(crate) fn compile(m: &api::Matcher, field: &str) -> Result<compiled::Matcher
     let mut methods = Vec::with_capacity(m.methods.len());
     for (i, method) in m.methods.iter().enumerate() {
         if !is_token(method) {
-            return Err(format!(
-                "{field}.methods[{i}]: {method:?} is not an HTTP method"
+            return Err(bad(
+                format!("{field}.methods[{i}]"),
+                format!("{method:?} is not an HTTP method"),
             ));
         }
         let method = method.to_ascii_uppercase();
@@ -110,29 +117,30 @@ fn value_match(
     value: Option<&str>,
     regex: bool,
     at: &dyn Fn() -> String,
-) -> Result<ValueMatch, String> {
+) -> Result<ValueMatch, Flaw> {
     match (value, regex) {
         (None, false) | (Some(""), false) => Ok(ValueMatch::Present),
-        (None, true) => Err(format!("{}: regex is true but no value is given", at())),
+        (None, true) => Err(bad(at(), "regex is true but no value is given")),
         (Some(v), false) => Ok(ValueMatch::Exact(v.to_string())),
         (Some(v), true) => Pattern::new(v, true).map(ValueMatch::Regex).map_err(|e| {
-            format!(
-                "{}.value: invalid regular expression: {}",
-                at(),
-                first_line(&e.to_string())
+            bad(
+                format!("{}.value", at()),
+                format!("invalid regular expression: {}", first_line(&e.to_string())),
             )
         }),
     }
 }
 
-fn check_path_literal(value: &str, field: &dyn Fn() -> String) -> Result<(), String> {
+fn check_path_literal(value: &str, field: &dyn Fn() -> String) -> Result<(), Flaw> {
     if !value.starts_with('/') {
-        return Err(format!("{}: {value:?} must start with '/'", field()));
+        return Err(bad(field(), format!("{value:?} must start with '/'")));
     }
     if value.contains(['?', '#']) || value.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(format!(
-            "{}: {value:?} must be a path without query, fragment, spaces or control characters",
-            field()
+        return Err(bad(
+            field(),
+            format!(
+                "{value:?} must be a path without query, fragment, spaces or control characters"
+            ),
         ));
     }
     Ok(())

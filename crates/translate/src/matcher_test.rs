@@ -54,11 +54,11 @@ fn errors_name_the_field() {
         ..Default::default()
     };
     assert_eq!(
-        compile(&two, "spec.routes[2].matchers[0]").unwrap_err(),
+        compile(&two, "spec.routes[2].matchers[0]").unwrap_err().to_string(),
         "spec.routes[2].matchers[0]: set only one of prefix, exact and regex"
     );
     assert_eq!(
-        compile(&prefix("echo"), "m").unwrap_err(),
+        compile(&prefix("echo"), "m").unwrap_err().to_string(),
         "m.prefix: \"echo\" must start with '/'"
     );
     let bad_regex = api::Matcher {
@@ -68,6 +68,7 @@ fn errors_name_the_field() {
     assert!(
         compile(&bad_regex, "m")
             .unwrap_err()
+            .to_string()
             .starts_with("m.regex: invalid regular expression")
     );
     let bad_header = api::Matcher {
@@ -75,7 +76,7 @@ fn errors_name_the_field() {
         ..Default::default()
     };
     assert_eq!(
-        compile(&bad_header, "m").unwrap_err(),
+        compile(&bad_header, "m").unwrap_err().to_string(),
         "m.headers[0].name: \"bad name\" is not a valid header name"
     );
     let bad_method = api::Matcher {
@@ -85,6 +86,7 @@ fn errors_name_the_field() {
     assert!(
         compile(&bad_method, "m")
             .unwrap_err()
+            .to_string()
             .starts_with("m.methods[0]")
     );
 }

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
 use crate::virtual_service::{DraftHost, translate_hosts};
-use crate::{Outcome, Reports};
+use crate::problem::{Code, Flaw};
+use crate::{Outcome, Report, Reports};
 
 /// What the policies remember between translations. The controller persists it with every
 /// publish so that a restart serves exactly what was served before.
@@ -56,7 +57,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
                     }
                     None => "serving its last valid generation until this is fixed".to_string(),
                 };
-                reports.warning(key, note);
+                reports.warning(key, Flaw::new(Code::ServingLastValidWarning, "", note));
             }
             // The substituted snapshot's own reports are not the truth about today's resources;
             // only its routes are used.
@@ -155,7 +156,7 @@ fn remember_last_valid(
     for ((ns, name), t) in &snapshot.route_tables {
         let id = format!("{ns}.{name}");
         let key = ResourceKey::new(Kind::RouteTable, ns, name);
-        if reports.get(&key).is_none_or(|r| r.errors.is_empty()) {
+        if reports.get(&key).is_none_or(|r| !r.has_errors()) {
             tables.insert(id, t.clone());
         } else if let Some(old) = previous.last_valid_route_tables.get(&id) {
             tables.insert(id, old.clone());
@@ -165,11 +166,7 @@ fn remember_last_valid(
     for ((ns, name), vs) in &snapshot.virtual_services {
         let id = format!("{ns}.{name}");
         let key = ResourceKey::new(Kind::VirtualService, ns, name);
-        let own_errors = reports.get(&key).is_some_and(|r| {
-            r.errors
-                .iter()
-                .any(|e| !e.starts_with("on sub route table "))
-        });
+        let own_errors = reports.get(&key).is_some_and(Report::has_own_errors);
         if !own_errors {
             services.insert(id, vs.clone());
         } else if let Some(old) = previous.last_valid_virtual_services.get(&id) {
@@ -206,11 +203,7 @@ fn substitute_last_valid(
     let mut replaced = Vec::new();
     for (key, report) in reports.iter() {
         let id = key.qualified_name();
-        let own_errors = report
-            .errors
-            .iter()
-            .any(|e| !e.starts_with("on sub route table "));
-        if !own_errors {
+        if !report.has_own_errors() {
             continue;
         }
         match key.kind {

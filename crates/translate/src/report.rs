@@ -1,10 +1,12 @@
 //! Reports: the state of every resource after translation, with the reasons.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use lockgate_api::{Kind, ResourceKey};
 use serde::{Deserialize, Serialize};
+
+use crate::problem::{Flaw, Origin, Problem, Severity};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum State {
@@ -27,31 +29,48 @@ impl fmt::Display for State {
 /// `Warning`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
-    pub errors: Vec<String>,
-    pub warnings: Vec<String>,
+    pub problems: Vec<Problem>,
 }
 
 impl Report {
     pub fn state(&self) -> State {
-        if !self.errors.is_empty() {
+        if self.has_errors() {
             State::Rejected
-        } else if !self.warnings.is_empty() {
+        } else if !self.problems.is_empty() {
             State::Warning
         } else {
             State::Accepted
         }
     }
 
-    /// Errors then warnings, each prefixed the way `check` prints them.
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| p.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.problems.iter().filter(|p| !p.is_error())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors().next().is_some()
+    }
+
+    /// Errors in the resource itself, not in a route table it reaches: what decides whether
+    /// this generation of it is valid.
+    pub fn has_own_errors(&self) -> bool {
+        self.errors().any(|p| p.origin == Origin::Own)
+    }
+
+    /// Errors then warnings, as text, each warning prefixed the way `check` prints them.
     pub fn reasons(&self) -> Vec<String> {
-        let errors = self.errors.iter().cloned();
-        let warnings = self.warnings.iter().map(|w| format!("warning: {w}"));
+        let errors = self.errors().map(|e| e.to_string());
+        let warnings = self.warnings().map(|w| format!("warning: {w}"));
         errors.chain(warnings).collect()
     }
 
-    fn push_unique(list: &mut Vec<String>, message: String) {
-        if !list.contains(&message) {
-            list.push(message);
+    pub(crate) fn push_unique(&mut self, problem: Problem) {
+        if !self.problems.contains(&problem) {
+            self.problems.push(problem);
         }
     }
 }
@@ -67,18 +86,18 @@ impl Reports {
         self.0.entry(key.clone()).or_default();
     }
 
-    pub fn error(&mut self, key: &ResourceKey, message: impl Into<String>) {
-        Report::push_unique(
-            &mut self.0.entry(key.clone()).or_default().errors,
-            message.into(),
-        );
+    /// Places `flaw`, found in `key`, on its report as an error.
+    pub(crate) fn error(&mut self, key: &ResourceKey, flaw: Flaw) {
+        self.add(key, flaw.on(key, Severity::Error));
     }
 
-    pub fn warning(&mut self, key: &ResourceKey, message: impl Into<String>) {
-        Report::push_unique(
-            &mut self.0.entry(key.clone()).or_default().warnings,
-            message.into(),
-        );
+    pub(crate) fn warning(&mut self, key: &ResourceKey, flaw: Flaw) {
+        self.add(key, flaw.on(key, Severity::Warning));
+    }
+
+    /// Adds `problem` to the report of `key` (once).
+    pub fn add(&mut self, key: &ResourceKey, problem: Problem) {
+        self.0.entry(key.clone()).or_default().push_unique(problem);
     }
 
     pub fn get(&self, key: &ResourceKey) -> Option<&Report> {
@@ -105,19 +124,25 @@ impl Reports {
         self.0.values().any(|r| r.state() == State::Rejected)
     }
 
-    /// Every error message, with the resource it belongs to, for comparing two translations
-    /// (write validation refuses a change that *adds* errors).
-    pub fn error_set(&self) -> std::collections::BTreeSet<(ResourceKey, String)> {
-        self.0
-            .iter()
-            .flat_map(|(k, r)| r.errors.iter().map(move |e| (k.clone(), e.clone())))
-            .collect()
+    /// Every error, with the report it is on, for comparing two translations (write validation
+    /// refuses a change that *adds* errors).
+    pub fn error_set(&self) -> BTreeSet<(ResourceKey, Problem)> {
+        self.set(Severity::Error)
     }
 
-    pub fn warning_set(&self) -> std::collections::BTreeSet<(ResourceKey, String)> {
+    pub fn warning_set(&self) -> BTreeSet<(ResourceKey, Problem)> {
+        self.set(Severity::Warning)
+    }
+
+    fn set(&self, severity: Severity) -> BTreeSet<(ResourceKey, Problem)> {
         self.0
             .iter()
-            .flat_map(|(k, r)| r.warnings.iter().map(move |e| (k.clone(), e.clone())))
+            .flat_map(|(k, r)| {
+                r.problems
+                    .iter()
+                    .filter(move |p| p.severity == severity)
+                    .map(move |p| (k.clone(), p.clone()))
+            })
             .collect()
     }
 

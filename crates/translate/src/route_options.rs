@@ -5,6 +5,8 @@
 use lockgate_api as api;
 use lockgate_compiled as compiled;
 
+use crate::problem::{Code, Flaw};
+
 /// Route options with a child's own options taking precedence over its delegating parent's.
 pub(crate) fn merge_options(
     parent: Option<&api::RouteOptions>,
@@ -39,14 +41,15 @@ pub(crate) fn compile_options(
     options: Option<&api::RouteOptions>,
     path: &compiled::PathMatch,
     field: &str,
-) -> Result<compiled::RouteOptions, String> {
+) -> Result<compiled::RouteOptions, Flaw> {
     let Some(o) = options else {
         return Ok(compiled::RouteOptions::default());
     };
     let at = format!("{field}.options");
     if o.prefix_rewrite.is_some() && matches!(path, compiled::PathMatch::Regex(_)) {
-        return Err(format!(
-            "{at}.prefixRewrite: needs a prefix or exact matcher, not a regex"
+        return Err(bad(
+            format!("{at}.prefixRewrite"),
+            "needs a prefix or exact matcher, not a regex",
         ));
     }
     if let Some(rewrite) = o
@@ -54,8 +57,9 @@ pub(crate) fn compile_options(
         .as_deref()
         .filter(|r| !r.is_empty() && !r.starts_with('/'))
     {
-        return Err(format!(
-            "{at}.prefixRewrite: {rewrite:?} must start with '/'"
+        return Err(bad(
+            format!("{at}.prefixRewrite"),
+            format!("{rewrite:?} must start with '/'"),
         ));
     }
     let retries = match &o.retries {
@@ -80,15 +84,15 @@ pub(crate) fn compile_options(
                 .filter(|s| !s.is_empty())
                 .collect();
             if let Some(bad) = retry_on.iter().find(|s| !KNOWN.contains(&s.as_str())) {
-                return Err(format!(
-                    "{at}.retries.retryOn: unknown condition {bad:?} (known: {})",
-                    KNOWN.join(", ")
+                return Err(self::bad(
+                    format!("{at}.retries.retryOn"),
+                    format!("unknown condition {bad:?} (known: {})", KNOWN.join(", ")),
                 ));
             }
             if r.num_retries > 10 {
-                return Err(format!(
-                    "{at}.retries.numRetries: {} is more than 10",
-                    r.num_retries
+                return Err(bad(
+                    format!("{at}.retries.numRetries"),
+                    format!("{} is more than 10", r.num_retries),
                 ));
             }
             Some(compiled::Retries {
@@ -128,15 +132,16 @@ pub(crate) fn compile_options(
 }
 
 /// Whether `options.upgrades` lets WebSocket through: yes unless an entry says `enabled: false`.
-fn websocket_enabled(upgrades: &[api::ProtocolUpgradeConfig], at: &str) -> Result<bool, String> {
+fn websocket_enabled(upgrades: &[api::ProtocolUpgradeConfig], at: &str) -> Result<bool, Flaw> {
     let mut enabled = None;
     for (i, upgrade) in upgrades.iter().enumerate() {
         let Some(websocket) = &upgrade.websocket else {
-            return Err(format!("{at}.upgrades[{i}]: set websocket"));
+            return Err(bad(format!("{at}.upgrades[{i}]"), "set websocket"));
         };
         if enabled.is_some() {
-            return Err(format!(
-                "{at}.upgrades[{i}].websocket: websocket is configured twice"
+            return Err(bad(
+                format!("{at}.upgrades[{i}].websocket"),
+                "websocket is configured twice",
             ));
         }
         enabled = Some(websocket.enabled.unwrap_or(true));
@@ -147,14 +152,14 @@ fn websocket_enabled(upgrades: &[api::ProtocolUpgradeConfig], at: &str) -> Resul
 fn headers_to_add(
     list: &[api::HeaderValueOption],
     at: &str,
-) -> Result<Vec<compiled::HeaderToAdd>, String> {
+) -> Result<Vec<compiled::HeaderToAdd>, Flaw> {
     list.iter()
         .enumerate()
         .map(|(i, h)| {
             if !valid_header_name(&h.header.key) {
-                return Err(format!(
-                    "{at}[{i}].header.key: {:?} is not a valid header name",
-                    h.header.key
+                return Err(bad(
+                    format!("{at}[{i}].header.key"),
+                    format!("{:?} is not a valid header name", h.header.key),
                 ));
             }
             if h.header
@@ -162,8 +167,9 @@ fn headers_to_add(
                 .bytes()
                 .any(|b| b == b'\r' || b == b'\n' || b == 0)
             {
-                return Err(format!(
-                    "{at}[{i}].header.value: must not contain line breaks or NUL"
+                return Err(bad(
+                    format!("{at}[{i}].header.value"),
+                    "must not contain line breaks or NUL",
                 ));
             }
             Ok(compiled::HeaderToAdd {
@@ -175,17 +181,24 @@ fn headers_to_add(
         .collect()
 }
 
-fn header_names(list: &[String], at: &str) -> Result<Vec<String>, String> {
+fn header_names(list: &[String], at: &str) -> Result<Vec<String>, Flaw> {
     list.iter()
         .enumerate()
         .map(|(i, name)| {
             if valid_header_name(name) {
                 Ok(name.to_ascii_lowercase())
             } else {
-                Err(format!("{at}[{i}]: {name:?} is not a valid header name"))
+                Err(bad(
+                    format!("{at}[{i}]"),
+                    format!("{name:?} is not a valid header name"),
+                ))
             }
         })
         .collect()
+}
+
+fn bad(field: String, message: impl Into<String>) -> Flaw {
+    Flaw::new(Code::InvalidRouteOptionsError, field, message)
 }
 
 fn valid_header_name(name: &str) -> bool {

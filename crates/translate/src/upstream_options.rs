@@ -5,20 +5,25 @@
 use lockgate_api as api;
 use lockgate_compiled::{CircuitBreakers, OutlierDetection};
 
+use crate::problem::{Code, Flaw};
+
 /// Resolves `spec.outlierDetection`; `None` gives Envoy's defaults.
 pub(crate) fn outlier_detection(
     given: Option<&api::OutlierDetection>,
-) -> Result<OutlierDetection, Vec<String>> {
+) -> Result<OutlierDetection, Vec<Flaw>> {
     let mut out = OutlierDetection::default();
     let Some(o) = given else {
         return Ok(out);
     };
     let at = "spec.outlierDetection";
     let mut errors = Vec::new();
+    let flaw = |field: &str, message: String| {
+        Flaw::new(Code::InvalidUpstreamError, format!("{at}.{field}"), message)
+    };
     let mut count = |value: Option<u32>, field: &str, slot: &mut u32| {
         if let Some(value) = value {
             if value == 0 {
-                errors.push(format!("{at}.{field}: must be at least 1 (to turn the detector off, set its enforcing percentage to 0)"));
+                errors.push(flaw(field, "must be at least 1 (to turn the detector off, set its enforcing percentage to 0)".into()));
             } else {
                 *slot = value;
             }
@@ -37,7 +42,7 @@ pub(crate) fn outlier_detection(
     let mut percent = |value: Option<u32>, field: &str, slot: &mut u32| {
         if let Some(value) = value {
             if value > 100 {
-                errors.push(format!("{at}.{field}: {value} is more than 100 (percent)"));
+                errors.push(flaw(field, format!("{value} is more than 100 (percent)")));
             } else {
                 *slot = value;
             }
@@ -62,7 +67,7 @@ pub(crate) fn outlier_detection(
         if let Some(value) = value {
             let ms = u64::try_from(value.0.as_millis()).unwrap_or(u64::MAX);
             if ms == 0 && !zero_ok {
-                errors.push(format!("{at}.{field}: must be longer than 0s"));
+                errors.push(flaw(field, "must be longer than 0s".into()));
             } else {
                 *slot = ms;
             }

@@ -7,6 +7,7 @@ use lockgate_api::{Kind, ResourceKey, Snapshot};
 use lockgate_compiled::CompiledConfig;
 
 use crate::Reports;
+use crate::problem::{self, Code, Flaw};
 use crate::delegation::{DraftRoute, Walker};
 use crate::destination::{self, ClusterInterner};
 
@@ -35,7 +36,7 @@ pub(crate) fn translate_hosts(
     }
     for (key, broken) in &snapshot.undecodable {
         for e in &broken.errors {
-            reports.error(key, e.clone());
+            reports.add(key, problem::undecodable(key, e));
         }
     }
     check_settings(snapshot, reports);
@@ -71,15 +72,10 @@ pub(crate) fn translate_hosts(
             (std::mem::take(&mut walker.sub_problems), walker.own_error);
         reached.append(&mut walker.visited);
         let mut sub_error = false;
-        for (table, message, is_error) in sub_problems {
-            let text = format!("on sub route table {}: {message}", table.qualified_name());
-            if is_error {
-                sub_error = true;
-                reports.error(&key, text);
-            } else {
-                reports.warning(&key, text);
-            }
-            reached.insert(table);
+        for problem in sub_problems {
+            sub_error |= problem.is_error();
+            reports.add(&key, problem.via_sub_route_table());
+            reached.insert(problem.resource);
         }
         hosts.push(DraftHost {
             key,
@@ -133,9 +129,9 @@ fn domains_of(vs: &lockgate_api::VirtualService) -> Vec<String> {
 fn domain_problems(
     snapshot: &Snapshot,
     served: &CompiledConfig,
-) -> BTreeMap<ResourceKey, Vec<String>> {
+) -> BTreeMap<ResourceKey, Vec<Flaw>> {
     let gateway = &snapshot.settings.spec.gateway;
-    let mut problems: BTreeMap<ResourceKey, Vec<String>> = BTreeMap::new();
+    let mut problems: BTreeMap<ResourceKey, Vec<Flaw>> = BTreeMap::new();
     let mut claims: BTreeMap<String, Vec<(ResourceKey, Option<CreatedAt>)>> = BTreeMap::new();
     for vs in snapshot
         .virtual_services
@@ -154,10 +150,11 @@ fn domain_problems(
             .and_then(CreatedAt::parse);
         for (i, domain) in domains_of(vs).into_iter().enumerate() {
             if let Some(reason) = domain_problem(&domain) {
-                problems
-                    .entry(key.clone())
-                    .or_default()
-                    .push(format!("spec.virtualHost.domains[{i}]: {reason}"));
+                problems.entry(key.clone()).or_default().push(Flaw::new(
+                    Code::DomainsNotUniqueError,
+                    format!("spec.virtualHost.domains[{i}]"),
+                    reason,
+                ));
             }
             let owners = claims.entry(domain).or_default();
             if !owners.iter().any(|(k, _)| *k == key) {
@@ -194,10 +191,15 @@ fn domain_problems(
         } else {
             "the oldest claimant by metadata.creationTimestamp, then namespace and name"
         };
+        // No field path: the message names the domain (these words predate typed problems).
         for (owner, _) in owners.iter().filter(|(k, _)| *k != holder) {
-            problems.entry(owner.clone()).or_default().push(format!(
-                "domain conflict: domain {domain:?} is held by virtual service {}, {reason}",
-                holder.qualified_name()
+            problems.entry(owner.clone()).or_default().push(Flaw::new(
+                Code::DomainsNotUniqueError,
+                "",
+                format!(
+                    "domain conflict: domain {domain:?} is held by virtual service {}, {reason}",
+                    holder.qualified_name()
+                ),
             ));
         }
     }
@@ -267,10 +269,14 @@ fn domain_problem(domain: &str) -> Option<String> {
 }
 
 /// Why a VirtualService in `namespace` is not served, naming the Settings field that decides.
-fn namespace_refused(snapshot: &Snapshot, namespace: &str) -> String {
-    format!(
-        "metadata.namespace: virtual services in namespace {namespace:?} are not served: Settings gloo-system.default spec.gateway.virtualServiceNamespaces is {:?}; add {namespace:?} there to allow them",
-        snapshot.settings.spec.gateway.virtual_service_namespaces()
+fn namespace_refused(snapshot: &Snapshot, namespace: &str) -> Flaw {
+    Flaw::new(
+        Code::NamespaceNotServedError,
+        "metadata.namespace",
+        format!(
+            "virtual services in namespace {namespace:?} are not served: Settings gloo-system.default spec.gateway.virtualServiceNamespaces is {:?}; add {namespace:?} there to allow them",
+            snapshot.settings.spec.gateway.virtual_service_namespaces()
+        ),
     )
 }
 
@@ -282,6 +288,13 @@ fn check_settings(snapshot: &Snapshot, reports: &mut Reports) {
     if let Some(code) = policy.invalid_route_response_code
         && !(100..=599).contains(&code)
     {
-        reports.error(&key, format!("spec.gloo.invalidConfigPolicy.invalidRouteResponseCode: {code} is not an HTTP status (100-599); 404 is used"));
+        reports.error(
+            &key,
+            Flaw::new(
+                Code::InvalidSettingsError,
+                "spec.gloo.invalidConfigPolicy.invalidRouteResponseCode",
+                format!("{code} is not an HTTP status (100-599); 404 is used"),
+            ),
+        );
     }
 }

@@ -187,8 +187,7 @@ fn dump(snapshot: &Snapshot, outcome: &lockgate_translate::Outcome) -> String {
     for (key, report) in outcome.reports.iter() {
         if key.kind == Kind::Endpoint
             || (key.kind == Kind::Settings
-                && report.errors.is_empty()
-                && report.warnings.is_empty())
+                && report.problems.is_empty())
         {
             continue;
         }

@@ -152,15 +152,11 @@ pub(crate) fn validate_sources(sources: &[sources::Source]) -> Validation {
     let reports = lockgate_translate::validate(&snapshot);
     for key in order {
         let mut report = reports.get(&key).cloned().unwrap_or_default();
-        if let Some(errors) = decode_errors.get(&key) {
+        if decode_errors.contains_key(&key) {
             // The decode errors first: they are why everything else about it is unknown.
-            let translated = std::mem::take(&mut report.errors);
-            report.errors = errors.clone();
-            for error in translated {
-                if !report.errors.iter().any(|e| error.ends_with(e.as_str())) {
-                    report.errors.push(error);
-                }
-            }
+            report
+                .problems
+                .sort_by_key(|p| p.code != lockgate_translate::Code::DecodeError);
         }
         validation
             .resources

@@ -4,6 +4,7 @@
 use lockgate_api::{self as api, Kind, ResourceKey};
 
 use super::{Table, Walker};
+use crate::problem::{Code, Flaw};
 
 impl<'a> Walker<'a> {
     /// The route tables a delegate action names, in a stable order (namespace, name).
@@ -12,7 +13,7 @@ impl<'a> Walker<'a> {
         delegate: &api::DelegateAction,
         owner: &ResourceKey,
         field: &str,
-    ) -> Result<Vec<Table<'a>>, String> {
+    ) -> Result<Vec<Table<'a>>, Flaw> {
         let at = format!("{field}.delegateAction");
         let legacy_ref = delegate.name.as_ref().map(|name| api::ResourceRef {
             name: name.clone(),
@@ -22,8 +23,16 @@ impl<'a> Walker<'a> {
             (Some(r), None, None) => Some(r.clone()),
             (None, Some(r), None) => Some(r),
             (None, None, Some(_)) => None,
-            (None, None, None) => return Err(format!("{at}: set ref or selector")),
-            _ => return Err(format!("{at}: set only one of ref and selector")),
+            (None, None, None) => {
+                return Err(Flaw::new(Code::InvalidDelegationError, at, "set ref or selector"));
+            }
+            _ => {
+                return Err(Flaw::new(
+                    Code::InvalidDelegationError,
+                    at,
+                    "set only one of ref and selector",
+                ));
+            }
         };
         let gateway = &self.snapshot.settings.spec.gateway;
         let may_cross = gateway.allows_delegation_from(&owner.namespace);
@@ -36,11 +45,15 @@ impl<'a> Walker<'a> {
             if foreign && !may_cross {
                 self.warning(
                     owner,
-                    format!(
-                        "{at}.ref: delegation to route table {namespace}.{} refused: namespace {:?} may not delegate to other namespaces (Settings gloo-system.default spec.gateway.delegatingNamespaces is {:?})",
-                        r.name,
-                        owner.namespace,
-                        gateway.delegating_namespaces()
+                    Flaw::new(
+                        Code::DelegationRefusedWarning,
+                        format!("{at}.ref"),
+                        format!(
+                            "delegation to route table {namespace}.{} refused: namespace {:?} may not delegate to other namespaces (Settings gloo-system.default spec.gateway.delegatingNamespaces is {:?})",
+                            r.name,
+                            owner.namespace,
+                            gateway.delegating_namespaces()
+                        ),
                     ),
                 );
                 return Ok(Vec::new());
@@ -53,10 +66,14 @@ impl<'a> Walker<'a> {
                 if foreign && !accepts(t, &owner.namespace) {
                     self.warning(
                         owner,
-                        format!(
-                            "{at}.ref: delegation to route table {namespace}.{} refused: it accepts delegation only from {:?} (its spec.acceptDelegationFrom)",
-                            r.name,
-                            t.spec.accept_delegation_from.clone().unwrap_or_default()
+                        Flaw::new(
+                            Code::DelegationRefusedWarning,
+                            format!("{at}.ref"),
+                            format!(
+                                "delegation to route table {namespace}.{} refused: it accepts delegation only from {:?} (its spec.acceptDelegationFrom)",
+                                r.name,
+                                t.spec.accept_delegation_from.clone().unwrap_or_default()
+                            ),
                         ),
                     );
                     return Ok(Vec::new());
@@ -66,9 +83,10 @@ impl<'a> Walker<'a> {
             if self.snapshot.undecodable.contains_key(&key) {
                 return Ok(vec![Table::Undecodable(key)]);
             }
-            return Err(format!(
-                "{at}.ref: route table {namespace}.{} not found",
-                r.name
+            return Err(Flaw::new(
+                Code::RouteTableMissingWarning,
+                format!("{at}.ref"),
+                format!("route table {namespace}.{} not found", r.name),
             ));
         }
         let Some(selector) = &delegate.selector else {
@@ -76,7 +94,11 @@ impl<'a> Walker<'a> {
         };
         let labels = selector.label_selector();
         if let Some((f, reason)) = labels.problems().into_iter().next() {
-            return Err(format!("{at}.selector.{f}: {reason}"));
+            return Err(Flaw::new(
+                Code::InvalidDelegationError,
+                format!("{at}.selector.{f}"),
+                reason,
+            ));
         }
         let mut namespaces: Vec<&str> = if selector.namespaces.is_empty() {
             vec![owner.namespace.as_str()]
@@ -87,10 +109,14 @@ impl<'a> Walker<'a> {
             // Said from the selector as written, never from which tables exist elsewhere.
             self.warning(
                 owner,
-                format!(
-                    "{at}.selector.namespaces: only route tables in namespace {:?} are selected: it may not delegate to other namespaces (Settings gloo-system.default spec.gateway.delegatingNamespaces is {:?})",
-                    owner.namespace,
-                    gateway.delegating_namespaces()
+                Flaw::new(
+                    Code::DelegationRefusedWarning,
+                    format!("{at}.selector.namespaces"),
+                    format!(
+                        "only route tables in namespace {:?} are selected: it may not delegate to other namespaces (Settings gloo-system.default spec.gateway.delegatingNamespaces is {:?})",
+                        owner.namespace,
+                        gateway.delegating_namespaces()
+                    ),
                 ),
             );
             namespaces.retain(|n| *n == "*" || *n == owner.namespace);
@@ -115,7 +141,14 @@ impl<'a> Walker<'a> {
         }
         tables.sort_by_key(|t| t.key());
         if tables.is_empty() {
-            self.warning(owner, format!("{at}.selector: matches no route tables"));
+            self.warning(
+                owner,
+                Flaw::new(
+                    Code::RouteTableMissingWarning,
+                    format!("{at}.selector"),
+                    "matches no route tables",
+                ),
+            );
         }
         Ok(tables)
     }
