@@ -258,6 +258,7 @@ mod tests {
                 name: "gloo-system.app".into(),
                 domains: vec!["*".into()],
                 routes: vec![route],
+                sources: Vec::new(),
             }],
             vec![cluster],
         );

@@ -86,6 +86,22 @@ pub struct VirtualHost {
     pub domains: Vec<String>,
     /// In match order.
     pub routes: Vec<Route>,
+    /// What this host was translated from: its virtual service and every route table it
+    /// reached, each with its generation. A host kept as the last known good keeps its
+    /// sources, which is how statuses tell the generation served from the one stored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SourceGeneration>,
+}
+
+/// One resource a virtual host was translated from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SourceGeneration {
+    /// `VirtualService` or `RouteTable`.
+    pub kind: String,
+    /// `namespace.name`.
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

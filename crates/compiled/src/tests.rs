@@ -5,6 +5,7 @@ fn vh(name: &str, domains: &[&str]) -> VirtualHost {
         name: name.into(),
         domains: domains.iter().map(|d| d.to_string()).collect(),
         routes: vec![],
+        sources: Vec::new(),
     }
 }
 
@@ -87,6 +88,7 @@ fn round_trips_through_json_with_regexes_rebuilt() {
     let config = CompiledConfig::new(
         vec![VirtualHost {
             routes: vec![route],
+            sources: Vec::new(),
             ..vh("v", &["*"])
         }],
         vec![],

@@ -220,6 +220,7 @@ async fn the_last_known_good_is_served_before_anything_is_translated() {
             name: "gloo-system.restored".into(),
             domains: vec!["restored.example".into()],
             routes: vec![],
+            sources: Vec::new(),
         }],
         vec![],
     );

@@ -50,6 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }),
                 options: RouteOptions::default(),
             }],
+            sources: Vec::new(),
         }],
         vec![Cluster::new(
             ClusterKey {

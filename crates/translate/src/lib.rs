@@ -16,6 +16,7 @@ mod policy;
 mod problem;
 mod report;
 mod route_options;
+mod served;
 mod upstream_options;
 mod virtual_service;
 
@@ -25,6 +26,7 @@ use lockgate_compiled::CompiledConfig;
 pub use policy::PolicyState;
 pub use problem::{Code, Origin, Problem, Severity};
 pub use report::{Report, Reports, State};
+pub use served::{BlockReason, Blocker, Served};
 
 /// The result of one translation.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,6 +35,8 @@ pub struct Outcome {
     pub config: std::sync::Arc<CompiledConfig>,
     /// The state of every resource of the snapshot.
     pub reports: Reports,
+    /// Which generation of each resource is served, and what holds back the ones that are not.
+    pub served: std::collections::BTreeMap<lockgate_api::ResourceKey, Served>,
     /// What to remember for the next translation (and persist): the last known good virtual
     /// hosts and the last valid generation of each route table.
     pub state: PolicyState,

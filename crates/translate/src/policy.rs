@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
 use crate::virtual_service::{DraftHost, translate_hosts};
 use crate::problem::{Code, Flaw};
-use crate::{Outcome, Report, Reports};
+use crate::{Outcome, Report, Reports, served};
 
 /// What the policies remember between translations. The controller persists it with every
 /// publish so that a restart serves exactly what was served before.
@@ -45,6 +45,10 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
     let mut reports = Reports::default();
     let mut clusters = ClusterInterner::default();
     let mut hosts = translate_hosts(snapshot, &mut reports, &mut clusters, &previous.served);
+    let wanted: served::Wanted = hosts
+        .iter()
+        .map(|h| (h.key.clone(), h.sources.clone()))
+        .collect();
     let policy = &snapshot.settings.spec.gloo.invalid_config_policy;
     let state_last_valid = remember_last_valid(snapshot, &reports, previous);
 
@@ -76,6 +80,11 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
         Mode::LastKnownGood
     };
 
+    let frozen: served::Frozen = hosts
+        .iter()
+        .filter(|h| frozen(h, mode))
+        .map(|h| h.key.clone())
+        .collect();
     let code = policy.response_code();
     let invalid = (
         if (100..=599).contains(&code) {
@@ -88,6 +97,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
     let config = Arc::new(assemble(
         hosts, clusters, mode, &invalid, previous, snapshot,
     ));
+    let served = served::compute(snapshot, &reports, &config, &wanted, &frozen);
     let state = PolicyState {
         served: Arc::clone(&config),
         last_valid_route_tables: state_last_valid.0,
@@ -96,6 +106,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
     Outcome {
         config,
         reports,
+        served,
         state,
     }
 }
@@ -239,6 +250,12 @@ fn substitute_last_valid(
     (!replaced.is_empty()).then_some((out, replaced))
 }
 
+/// Whether `host` keeps what it served before instead of this translation: it cannot be served
+/// at all (its domains), or it has an error under the last-known-good policy.
+fn frozen(host: &DraftHost, mode: Mode) -> bool {
+    host.host_error || (mode == Mode::LastKnownGood && host.rejected)
+}
+
 /// Builds the configuration to serve from the translated hosts, the policy mode and what was
 /// served before.
 fn assemble(
@@ -257,8 +274,7 @@ fn assemble(
     }
     let mut sources = Vec::with_capacity(hosts.len());
     for host in hosts {
-        let frozen = host.host_error || (mode == Mode::LastKnownGood && host.rejected);
-        if !frozen {
+        if !frozen(&host, mode) {
             sources.push(Source::Draft(host));
             continue;
         }
@@ -322,6 +338,7 @@ fn assemble(
             Source::Draft(h) => virtual_hosts.push(compiled::VirtualHost {
                 name: h.key.qualified_name(),
                 domains: h.domains,
+                sources: h.sources,
                 routes: h
                     .routes
                     .into_iter()

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lockgate_api::{Kind, ResourceKey, Snapshot};
-use lockgate_compiled::CompiledConfig;
+use lockgate_compiled::{CompiledConfig, SourceGeneration};
 
 use crate::Reports;
 use crate::problem::{self, Code, Flaw};
@@ -22,6 +22,8 @@ pub(crate) struct DraftHost {
     pub(crate) host_error: bool,
     /// Any error, its own or a sub route table's.
     pub(crate) rejected: bool,
+    /// The virtual service and the route tables it reached, with their generations.
+    pub(crate) sources: Vec<SourceGeneration>,
 }
 
 /// Translates every virtual service of `snapshot`, recording every problem in `reports`.
@@ -70,6 +72,7 @@ pub(crate) fn translate_hosts(
         );
         let (sub_problems, own_error) =
             (std::mem::take(&mut walker.sub_problems), walker.own_error);
+        let sources = sources_of(snapshot, &key, vs.metadata.generation, &walker.visited);
         reached.append(&mut walker.visited);
         let mut sub_error = false;
         for problem in sub_problems {
@@ -83,6 +86,7 @@ pub(crate) fn translate_hosts(
             routes,
             host_error: !own_domain_errors.is_empty(),
             rejected: own_error || sub_error || !own_domain_errors.is_empty(),
+            sources,
         });
     }
     // A virtual service that exists but does not decode (a typo in a watched file) has nothing
@@ -96,6 +100,7 @@ pub(crate) fn translate_hosts(
             routes: Vec::new(),
             host_error: true,
             rejected: true,
+            sources: Vec::new(),
         });
     }
     hosts.sort_by(|a, b| a.key.cmp(&b.key));
@@ -110,6 +115,28 @@ pub(crate) fn translate_hosts(
         walker.walk(&table.spec.routes, &key, "spec.routes");
     }
     hosts
+}
+
+fn sources_of(
+    snapshot: &Snapshot,
+    service: &ResourceKey,
+    generation: Option<i64>,
+    tables: &BTreeSet<ResourceKey>,
+) -> Vec<SourceGeneration> {
+    let source = |key: &ResourceKey, generation| SourceGeneration {
+        kind: key.kind.as_str().to_string(),
+        name: key.qualified_name(),
+        generation,
+    };
+    let mut out = Vec::with_capacity(1 + tables.len());
+    out.push(source(service, generation));
+    for key in tables {
+        let id = (key.namespace.clone(), key.name.clone());
+        if let Some(table) = snapshot.route_tables.get(&id) {
+            out.push(source(key, table.metadata.generation));
+        }
+    }
+    out
 }
 
 fn domains_of(vs: &lockgate_api::VirtualService) -> Vec<String> {

@@ -54,6 +54,7 @@ fn config(routes: Vec<Route>) -> Arc<CompiledConfig> {
             name: "team.vs".into(),
             domains: vec!["*".into()],
             routes,
+            sources: Vec::new(),
         }],
         vec![Cluster::new(key("a"), vec!["127.0.0.1:1".parse().unwrap()])],
     ))

@@ -252,6 +252,7 @@ pub fn vhost(name: &str, domains: &[&str], routes: Vec<Route>) -> VirtualHost {
         name: name.into(),
         domains: domains.iter().map(|d| d.to_string()).collect(),
         routes,
+        sources: Vec::new(),
     }
 }
 
