@@ -6,7 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lockgate_controller::policy_name;
+use lockgate_api::ResourceKey;
+use lockgate_controller::{blocked_by_json, policy_name};
 use lockgate_translate::State as ReportState;
 use serde_json::{Value, json};
 
@@ -16,21 +17,48 @@ use crate::error::ApiError;
 pub(crate) async fn check(State(admin): State<Arc<Admin>>) -> Json<Value> {
     let reports = admin.controller.reports();
     let to_json = |r: &lockgate_controller::ResourceReport| {
-        json!({
+        let mut out = json!({
             "kind": r.kind,
             "namespace": r.namespace,
             "name": r.name,
             "state": r.state.to_string(),
             "reasons": r.reasons,
-        })
+        });
+        if let Some(g) = r.generation {
+            out["generation"] = json!(g);
+        }
+        if let Some(g) = r.served.generation {
+            out["servedGeneration"] = json!(g);
+        }
+        if is_blocked(r) {
+            out["blockedBy"] = blocked_by_json(&r.served.blocked_by);
+        }
+        out
     };
     let problems: Vec<Value> = reports
         .iter()
         .filter(|r| r.state != ReportState::Accepted)
         .map(to_json)
         .collect();
+    // Changes that are stored but not served because of another resource's errors: whatever
+    // their own state, the team that made them needs to know.
+    let blocked: Vec<Value> = reports
+        .iter()
+        .filter(|r| {
+            let Some(kind) = lockgate_api::Kind::parse(&r.kind) else {
+                return false;
+            };
+            let own = ResourceKey::new(kind, &r.namespace, &r.name);
+            r.served.is_held_back_by_others(&own, r.generation)
+        })
+        .map(to_json)
+        .collect();
     let resources: Vec<Value> = reports.iter().map(to_json).collect();
-    Json(json!({"problems": problems, "resources": resources}))
+    Json(json!({"problems": problems, "blocked": blocked, "resources": resources}))
+}
+
+fn is_blocked(r: &lockgate_controller::ResourceReport) -> bool {
+    r.served.is_blocked(r.generation)
 }
 
 pub(crate) async fn config_dump(State(admin): State<Arc<Admin>>) -> Result<Response, ApiError> {

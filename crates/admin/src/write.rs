@@ -148,7 +148,11 @@ impl Admin {
                 .await?;
             (outcome.result, outcome.resource)
         };
-        let status = status_json(validation.after.get(&key), stored.metadata().generation);
+        let status = status_json(
+            validation.after.get(&key),
+            stored.metadata().generation,
+            None,
+        );
         Ok(Written {
             result: result.as_str(),
             created: result == PutResult::Created,

@@ -87,6 +87,9 @@ pub(crate) struct WriteAnswer {
     pub(crate) result: String,
     #[serde(default)]
     pub(crate) problems: Vec<ResourceReport>,
+    /// The resource as stored, with its status (what is served of it).
+    #[serde(default)]
+    pub(crate) object: Value,
 }
 
 pub(crate) struct Client {

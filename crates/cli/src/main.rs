@@ -10,6 +10,7 @@ mod output;
 // serve.rs keeps a `pub` surface: its owner shapes it as a future library API.
 #[allow(unreachable_pub)]
 mod serve;
+mod served;
 mod sources;
 
 use std::process::ExitCode;

@@ -378,7 +378,8 @@ fn get_prints_a_table_or_the_objects() {
             json!({"apiVersion": "gateway.solo.io/v1", "kind": "RouteTable",
                    "metadata": {"name": name, "namespace": ns, "generation": 2},
                    "spec": {"routes": [{"matchers": [{"prefix": "/x"}]}]},
-                   "status": {"state": state, "reasons": [], "observedGeneration": 2}})
+                   "status": {"state": state, "reasons": [], "observedGeneration": 2,
+                              "servedGeneration": 2}})
         };
         if request.path == "/apis/gateway.solo.io/v1/routetables" {
             (
@@ -392,9 +393,9 @@ fn get_prints_a_table_or_the_objects() {
     let output = admin.run(&["get", "rt"]);
     assert_eq!(
         texts(&output).0,
-        "NAMESPACE   NAME             STATE      ROUTES\n\
-         echo        echo-routes      Rejected   1\n\
-         foxtrot     foxtrot-routes   Accepted   1\n"
+        "NAMESPACE   NAME             STATE      SERVED   ROUTES\n\
+         echo        echo-routes      Rejected   yes      1\n\
+         foxtrot     foxtrot-routes   Accepted   yes      1\n"
     );
     let output = admin.run(&[
         "get",

@@ -243,10 +243,21 @@ fn assert_blocked(replay: &Replay) -> String {
             "check in the blocked state lacks {needle:?}:\n{out}"
         );
     }
+    // foxtrot's table is valid: it is not among the problems, but its change waits on echo's.
+    let (problems, blocked) = out
+        .split_once("Checking what is served...")
+        .unwrap_or((out.as_str(), ""));
     assert!(
-        !out.contains("foxtrot-routes"),
+        !problems.contains("foxtrot-routes"),
         "foxtrot's table is valid:\n{out}"
     );
+    if blocked.contains("foxtrot-routes") {
+        assert!(
+            blocked.contains("blocked by RouteTable echo.echo-routes, Rejected"),
+            "{out}"
+        );
+        assert!(!blocked.contains("RouteTable echo echo-routes:"), "{out}");
+    }
     out
 }
 

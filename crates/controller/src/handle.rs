@@ -1,5 +1,6 @@
 //! What the admin API sees of the controller.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use arc_swap::ArcSwap;
 use lockgate_api::{Resource, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, Publish};
 use lockgate_store::{Revision, Store, set_status};
-use lockgate_translate::{Reports, State, validate};
+use lockgate_translate::{Reports, Served, State, validate};
 use tokio::sync::watch;
 
 use crate::mirror::Mirror;
@@ -23,6 +24,8 @@ pub struct Translation {
     /// The publication it became (0 before the first translation).
     pub generation: u64,
     pub reports: Arc<Reports>,
+    /// What is served of each resource, and what holds back the ones not served.
+    pub served: Arc<BTreeMap<ResourceKey, Served>>,
     /// Every resource that was translated, with its generation.
     pub resources: Vec<(ResourceKey, Option<i64>)>,
     /// The invalid-configuration policy in force (see [`crate::policy_name`]).
@@ -37,6 +40,10 @@ pub struct ResourceReport {
     pub name: String,
     pub state: State,
     pub reasons: Vec<String>,
+    /// The stored generation, when the store keeps one.
+    pub generation: Option<i64>,
+    /// What is served of it (the default for files and for a restored configuration).
+    pub served: Served,
 }
 
 /// A change a client wants to make, to validate before it is stored.
@@ -146,7 +153,7 @@ impl ControllerHandle {
         let mut out: Vec<ResourceReport> = latest
             .resources
             .iter()
-            .map(|(key, _)| {
+            .map(|(key, generation)| {
                 let report = latest.reports.get(key);
                 ResourceReport {
                     kind: key.kind.to_string(),
@@ -154,6 +161,8 @@ impl ControllerHandle {
                     name: key.name.clone(),
                     state: latest.reports.state(key),
                     reasons: report.map(|r| r.reasons()).unwrap_or_default(),
+                    generation: *generation,
+                    served: latest.served.get(key).cloned().unwrap_or_default(),
                 }
             })
             .collect();
@@ -167,6 +176,8 @@ impl ControllerHandle {
                     name,
                     state: State::Rejected,
                     reasons: vec![problem.message],
+                    generation: None,
+                    served: Served::default(),
                 }),
             }
         }

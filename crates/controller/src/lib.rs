@@ -43,7 +43,7 @@ use tokio::task::JoinHandle;
 
 pub use handle::{Change, ChangeValidation, ControllerHandle, ResourceReport, Translation};
 pub use metrics::{Metrics, ResourceLabels};
-pub use status::{policy_name, status_json};
+pub use status::{blocked_by_json, policy_name, status_json};
 
 /// The blob under which the policy state is persisted.
 pub const POLICY_STATE_BLOB: &str = "policy-state";

@@ -263,6 +263,7 @@ async fn translate_and_publish(
     }
 
     let reports = Arc::new(outcome.reports);
+    let served = Arc::new(outcome.served);
     shared.remember_validated(Arc::clone(&snapshot), Arc::clone(&reports));
     let route_count = outcome.config.route_count();
     shared.config.publish(outcome.config);
@@ -283,13 +284,14 @@ async fn translate_and_publish(
         .iter()
         .filter_map(|(key, generation)| {
             let generation = (*generation)?;
-            let status = status_json(reports.get(key), Some(generation));
+            let status = status_json(reports.get(key), Some(generation), served.get(key));
             (statuses.get(key) != Some(&status)).then(|| (key.clone(), status))
         })
         .collect();
     shared.latest.store(Arc::new(Translation {
         generation,
         reports: Arc::clone(&reports),
+        served,
         resources,
         policy: policy_name(&snapshot.settings),
     }));

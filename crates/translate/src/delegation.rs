@@ -21,10 +21,10 @@ use lockgate_api::{self as api, Kind, ResourceKey, Snapshot};
 use lockgate_compiled as compiled;
 
 use crate::Reports;
-use crate::problem::{Code, Flaw, Problem, Severity};
 use crate::destination::{self, ClusterInterner, DraftAction};
 use crate::guard::{self, Narrowed};
 use crate::matcher::{self, PathSpec};
+use crate::problem::{Code, Flaw, Problem, Severity};
 use crate::route_options;
 
 mod select;
@@ -354,7 +354,14 @@ impl<'a> Walker<'a> {
                 m.clone().into_owned()
             }
             _ => {
-                self.error(owner, Flaw::new(Code::InvalidDelegationError, format!("{field}.matchers"), "a delegating route needs exactly one prefix matcher (or none, for \"/\")"));
+                self.error(
+                    owner,
+                    Flaw::new(
+                        Code::InvalidDelegationError,
+                        format!("{field}.matchers"),
+                        "a delegating route needs exactly one prefix matcher (or none, for \"/\")",
+                    ),
+                );
                 self.push_invalid(matchers, field, no_matchers, owner, origin, outer, out);
                 return;
             }
@@ -425,7 +432,10 @@ impl<'a> Walker<'a> {
                         // of them, and the parent's matcher stands in for its unknown routes.
                         if let Some(broken) = self.snapshot.undecodable.get(key) {
                             self.sub_problems.extend(
-                                broken.errors.iter().map(|e| crate::problem::undecodable(key, e)),
+                                broken
+                                    .errors
+                                    .iter()
+                                    .map(|e| crate::problem::undecodable(key, e)),
                             );
                         }
                         self.push_invalid(

@@ -136,7 +136,10 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
             );
         }
         if e.spec.port == 0 {
-            reports.error(&key, upstream_flaw("spec.port", "must be between 1 and 65535"));
+            reports.error(
+                &key,
+                upstream_flaw("spec.port", "must be between 1 and 65535"),
+            );
         }
     }
 }

@@ -54,7 +54,9 @@ fn errors_name_the_field() {
         ..Default::default()
     };
     assert_eq!(
-        compile(&two, "spec.routes[2].matchers[0]").unwrap_err().to_string(),
+        compile(&two, "spec.routes[2].matchers[0]")
+            .unwrap_err()
+            .to_string(),
         "spec.routes[2].matchers[0]: set only one of prefix, exact and regex"
     );
     assert_eq!(

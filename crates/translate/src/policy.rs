@@ -16,8 +16,8 @@ use lockgate_compiled::{self as compiled, ClusterId, CompiledConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
-use crate::virtual_service::{DraftHost, translate_hosts};
 use crate::problem::{Code, Flaw};
+use crate::virtual_service::{DraftHost, translate_hosts};
 use crate::{Outcome, Report, Reports, served};
 
 /// What the policies remember between translations. The controller persists it with every

@@ -26,7 +26,11 @@ fn text_is_the_field_then_the_message_and_names_the_sub_route_table_when_inherit
         typo().via_sub_route_table().to_string(),
         format!("on sub route table echo.echo-routes: {}", typo())
     );
-    let whole = Flaw::new(Code::ServingLastValidWarning, "", "serving its last valid generation");
+    let whole = Flaw::new(
+        Code::ServingLastValidWarning,
+        "",
+        "serving its last valid generation",
+    );
     assert_eq!(
         whole.on(&table(), Severity::Warning).to_string(),
         "serving its last valid generation"
@@ -48,8 +52,12 @@ fn an_inherited_error_rejects_but_is_not_the_resources_own() {
 
     reports.add(
         &vs,
-        Flaw::new(Code::InvalidMatcherError, "spec.virtualHost.routes[0].matchers[0].regex", "bad")
-            .on(&vs, Severity::Error),
+        Flaw::new(
+            Code::InvalidMatcherError,
+            "spec.virtualHost.routes[0].matchers[0].regex",
+            "bad",
+        )
+        .on(&vs, Severity::Error),
     );
     assert!(reports.get(&vs).unwrap().has_own_errors());
 }
@@ -57,8 +65,12 @@ fn an_inherited_error_rejects_but_is_not_the_resources_own() {
 #[test]
 fn the_same_problem_is_kept_once_and_warnings_alone_make_a_warning() {
     let mut report = Report::default();
-    let warning = Flaw::new(Code::RouteTableMissingWarning, "spec.routes[0].delegateAction.selector", "matches no route tables")
-        .on(&table(), Severity::Warning);
+    let warning = Flaw::new(
+        Code::RouteTableMissingWarning,
+        "spec.routes[0].delegateAction.selector",
+        "matches no route tables",
+    )
+    .on(&table(), Severity::Warning);
     report.push_unique(warning.clone());
     report.push_unique(warning);
     assert_eq!(report.problems.len(), 1);
@@ -78,15 +90,25 @@ fn sets_compare_problems_not_their_wording() {
     let mut other = typo();
     other.code = Code::InvalidRouteActionError;
     after.add(&table(), other.clone());
-    let added: Vec<_> = after.error_set().difference(&before.error_set()).cloned().collect();
+    let added: Vec<_> = after
+        .error_set()
+        .difference(&before.error_set())
+        .cloned()
+        .collect();
     assert_eq!(added, vec![(table(), other)]);
     assert!(after.warning_set().is_empty());
 }
 
 #[test]
 fn codes_are_spelled_as_gloo_spells_them() {
-    assert_eq!(Code::InvalidDestinationWarning.to_string(), "InvalidDestinationWarning");
-    assert_eq!(Code::DomainsNotUniqueError.as_str(), "DomainsNotUniqueError");
+    assert_eq!(
+        Code::InvalidDestinationWarning.to_string(),
+        "InvalidDestinationWarning"
+    );
+    assert_eq!(
+        Code::DomainsNotUniqueError.as_str(),
+        "DomainsNotUniqueError"
+    );
     let json = serde_json::to_value(Code::InvalidMatcherError).unwrap();
     assert_eq!(json, "InvalidMatcherError");
 }

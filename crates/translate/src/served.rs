@@ -61,6 +61,24 @@ pub struct Served {
     pub blocked_by: Vec<Blocker>,
 }
 
+impl Served {
+    /// Whether the stored `generation` waits on something: it is not what is served, and
+    /// something other than nothing-reaches-it holds it back.
+    pub fn is_blocked(&self, generation: Option<i64>) -> bool {
+        self.generation != generation && !self.blocked_by.is_empty()
+    }
+
+    /// Whether what holds `own` back includes another resource's errors: what the team that
+    /// owns it cannot see from its own report.
+    pub fn is_held_back_by_others(&self, own: &ResourceKey, generation: Option<i64>) -> bool {
+        self.is_blocked(generation)
+            && self
+                .blocked_by
+                .iter()
+                .any(|b| b.reason.is_cause() && b.resource != *own)
+    }
+}
+
 /// Per virtual service: the sources this translation wanted to serve.
 pub(crate) type Wanted = Vec<(ResourceKey, Vec<SourceGeneration>)>;
 
@@ -119,8 +137,16 @@ pub(crate) fn compute(
         .upstreams
         .values()
         .map(|u| (Kind::Upstream, &u.metadata))
-        .chain(snapshot.endpoints.values().map(|e| (Kind::Endpoint, &e.metadata)))
-        .chain(std::iter::once((Kind::Settings, &snapshot.settings.metadata)));
+        .chain(
+            snapshot
+                .endpoints
+                .values()
+                .map(|e| (Kind::Endpoint, &e.metadata)),
+        )
+        .chain(std::iter::once((
+            Kind::Settings,
+            &snapshot.settings.metadata,
+        )));
     for (kind, meta) in others {
         let key = ResourceKey::new(kind, &meta.namespace, &meta.name);
         let generation = meta
@@ -171,7 +197,10 @@ fn blockers(
     }
     let name = key.qualified_name();
     for (service, sources) in wanted {
-        if !sources.iter().any(|s| s.kind == key.kind.as_str() && s.name == name) {
+        if !sources
+            .iter()
+            .any(|s| s.kind == key.kind.as_str() && s.name == name)
+        {
             continue;
         }
         if let Some(report) = reports.get(service) {

@@ -59,7 +59,10 @@ fn config(vs_generation: i64, tables: &[(&str, i64, &str)], settings: &str) -> S
 }
 
 fn served(outcome: &Outcome, key: &ResourceKey) -> (Option<i64>, Vec<(String, BlockReason)>) {
-    let s = outcome.served.get(key).expect("every decoded resource has a served state");
+    let s = outcome
+        .served
+        .get(key)
+        .expect("every decoded resource has a served state");
     let blockers = s
         .blocked_by
         .iter()
@@ -86,14 +89,26 @@ spec: {gloo: {invalidConfigPolicy: {replaceInvalidRoutes: true}}}
 
 #[test]
 fn the_seeds_blocked_state_names_the_frozen_virtual_service_and_the_table_with_the_typo() {
-    let valid = config(1, &[("echo.echo", 1, "app"), ("foxtrot.foxtrot", 1, "app")], "");
+    let valid = config(
+        1,
+        &[("echo.echo", 1, "app"), ("foxtrot.foxtrot", 1, "app")],
+        "",
+    );
     let first = translate(&valid, &PolicyState::default());
-    for k in [vs("gloo-system.app"), rt("echo.echo"), rt("foxtrot.foxtrot")] {
+    for k in [
+        vs("gloo-system.app"),
+        rt("echo.echo"),
+        rt("foxtrot.foxtrot"),
+    ] {
         assert_eq!(served(&first, &k), (Some(1), vec![]), "{k}");
     }
 
     // echo makes the typo while foxtrot ships its canary.
-    let blocked = config(1, &[("echo.echo", 2, "app-typo"), ("foxtrot.foxtrot", 2, "app")], "");
+    let blocked = config(
+        1,
+        &[("echo.echo", 2, "app-typo"), ("foxtrot.foxtrot", 2, "app")],
+        "",
+    );
     let second = translate(&blocked, &first.state);
     let expected = vec![
         ("RouteTable echo.echo".to_string(), BlockReason::Rejected),
@@ -102,15 +117,25 @@ fn the_seeds_blocked_state_names_the_frozen_virtual_service_and_the_table_with_t
             BlockReason::ServingLastKnownGood,
         ),
     ];
-    assert_eq!(served(&second, &rt("foxtrot.foxtrot")), (Some(1), expected.clone()));
+    assert_eq!(
+        served(&second, &rt("foxtrot.foxtrot")),
+        (Some(1), expected.clone())
+    );
     assert_eq!(served(&second, &rt("echo.echo")), (Some(1), expected));
     // The virtual service itself has not changed: its generation is what is served.
     assert_eq!(served(&second, &vs("gloo-system.app")), (Some(1), vec![]));
     // Upstreams are read afresh on every translation.
-    assert_eq!(served(&second, &key(Kind::Upstream, "gloo-system.app")), (Some(1), vec![]));
+    assert_eq!(
+        served(&second, &key(Kind::Upstream, "gloo-system.app")),
+        (Some(1), vec![])
+    );
 
     // The fix unblocks both.
-    let fixed = config(1, &[("echo.echo", 3, "app"), ("foxtrot.foxtrot", 2, "app")], "");
+    let fixed = config(
+        1,
+        &[("echo.echo", 3, "app"), ("foxtrot.foxtrot", 2, "app")],
+        "",
+    );
     let third = translate(&fixed, &second.state);
     assert_eq!(served(&third, &rt("echo.echo")), (Some(3), vec![]));
     assert_eq!(served(&third, &rt("foxtrot.foxtrot")), (Some(2), vec![]));
@@ -121,7 +146,11 @@ fn a_table_two_levels_down_blocks_the_siblings_its_virtual_service_freezes() {
     // app -> mid.mid -> mid.deep (where the error comes), and app -> side.side, a sibling that
     // changes meanwhile.
     let chain = |deep: (i64, &str), side_generation: i64| {
-        let mut s = config(1, &[("mid.mid", 1, "app"), ("side.side", side_generation, "app")], "");
+        let mut s = config(
+            1,
+            &[("mid.mid", 1, "app"), ("side.side", side_generation, "app")],
+            "",
+        );
         let (deep_generation, deep_upstream) = deep;
         let tables = format!(
             r#"
@@ -158,14 +187,21 @@ spec: {{routes: [{{matchers: [{{prefix: /mid/deep}}], routeAction: {{single: {{u
         served(&second, &rt("side.side")),
         (Some(1), vec![cause.clone(), frozen.clone()])
     );
-    assert_eq!(served(&second, &rt("mid.deep")), (Some(1), vec![cause, frozen]));
+    assert_eq!(
+        served(&second, &rt("mid.deep")),
+        (Some(1), vec![cause, frozen])
+    );
     // The middle table has no error and has not changed: nothing to report on it.
     assert_eq!(served(&second, &rt("mid.mid")), (Some(1), vec![]));
 }
 
 #[test]
 fn replacing_invalid_routes_serves_every_current_generation() {
-    let valid = config(1, &[("echo.echo", 1, "app"), ("foxtrot.foxtrot", 1, "app")], REPLACE_INVALID);
+    let valid = config(
+        1,
+        &[("echo.echo", 1, "app"), ("foxtrot.foxtrot", 1, "app")],
+        REPLACE_INVALID,
+    );
     let first = translate(&valid, &PolicyState::default());
     let broken = config(
         1,
@@ -180,7 +216,11 @@ fn replacing_invalid_routes_serves_every_current_generation() {
 
 #[test]
 fn keep_last_valid_holds_back_only_the_invalid_table_by_its_own_errors() {
-    let valid = config(1, &[("echo.echo", 1, "app"), ("foxtrot.foxtrot", 1, "app")], KEEP_LAST_VALID);
+    let valid = config(
+        1,
+        &[("echo.echo", 1, "app"), ("foxtrot.foxtrot", 1, "app")],
+        KEEP_LAST_VALID,
+    );
     let first = translate(&valid, &PolicyState::default());
     let broken = config(
         1,
@@ -200,7 +240,11 @@ fn keep_last_valid_holds_back_only_the_invalid_table_by_its_own_errors() {
 
 #[test]
 fn a_virtual_service_never_valid_serves_nothing_and_says_why() {
-    let broken = config(1, &[("echo.echo", 1, "app-typo"), ("foxtrot.foxtrot", 1, "app")], "");
+    let broken = config(
+        1,
+        &[("echo.echo", 1, "app-typo"), ("foxtrot.foxtrot", 1, "app")],
+        "",
+    );
     let outcome = translate(&broken, &PolicyState::default());
     assert_eq!(
         served(&outcome, &rt("foxtrot.foxtrot")),
@@ -208,7 +252,10 @@ fn a_virtual_service_never_valid_serves_nothing_and_says_why() {
             None,
             vec![
                 ("RouteTable echo.echo".to_string(), BlockReason::Rejected),
-                ("VirtualService gloo-system.app".to_string(), BlockReason::NotServed),
+                (
+                    "VirtualService gloo-system.app".to_string(),
+                    BlockReason::NotServed
+                ),
             ]
         )
     );

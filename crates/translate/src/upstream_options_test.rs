@@ -58,7 +58,19 @@ fn out_of_range_values_are_errors_with_field_paths() {
     };
     let errors = outlier_detection(Some(&bad)).unwrap_err();
     assert_eq!(errors.len(), 3, "{errors:?}");
-    assert!(errors[0].to_string().starts_with("spec.outlierDetection.consecutive5xx: must be at least 1"));
-    assert!(errors[1].to_string().starts_with("spec.outlierDetection.maxEjectionPercent: 101"));
-    assert!(errors[2].to_string().starts_with("spec.outlierDetection.interval: must be longer than 0s"));
+    assert!(
+        errors[0]
+            .to_string()
+            .starts_with("spec.outlierDetection.consecutive5xx: must be at least 1")
+    );
+    assert!(
+        errors[1]
+            .to_string()
+            .starts_with("spec.outlierDetection.maxEjectionPercent: 101")
+    );
+    assert!(
+        errors[2]
+            .to_string()
+            .starts_with("spec.outlierDetection.interval: must be longer than 0s")
+    );
 }

@@ -7,9 +7,9 @@ use lockgate_api::{Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, SourceGeneration};
 
 use crate::Reports;
-use crate::problem::{self, Code, Flaw};
 use crate::delegation::{DraftRoute, Walker};
 use crate::destination::{self, ClusterInterner};
+use crate::problem::{self, Code, Flaw};
 
 /// One virtual service, translated but not yet put through the policy.
 #[derive(Debug, Clone)]

@@ -185,9 +185,7 @@ fn dump(snapshot: &Snapshot, outcome: &lockgate_translate::Outcome) -> String {
     let mut out = String::new();
     writeln!(out, "reports:").unwrap();
     for (key, report) in outcome.reports.iter() {
-        if key.kind == Kind::Endpoint
-            || (key.kind == Kind::Settings
-                && report.problems.is_empty())
+        if key.kind == Kind::Endpoint || (key.kind == Kind::Settings && report.problems.is_empty())
         {
             continue;
         }

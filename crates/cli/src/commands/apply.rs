@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::client::{self, Client, ClientError, ServerArgs};
+use crate::served::ServedView;
 use crate::sources::{self, Item, Source};
 
 #[derive(Debug, clap::Args)]
@@ -57,10 +58,11 @@ pub(crate) fn apply_source(
                 match client.put(&path, &resource.to_json(), dry_run) {
                     Ok(answer) => {
                         println!(
-                            "{} {}{}",
+                            "{} {}{}{}",
                             client::object_name(key.kind, &key.name),
                             answer.result,
-                            dry_run_note(dry_run)
+                            dry_run_note(dry_run),
+                            ServedView::of_object(&answer.object).apply_note()
                         );
                         super::print_problems(&answer.problems);
                     }

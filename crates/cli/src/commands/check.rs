@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use crate::client::{Client, ServerArgs};
 use crate::output::ResourceReport;
+use crate::served::ServedView;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CheckArgs {
@@ -20,6 +21,9 @@ pub(crate) struct CheckAnswer {
     pub(crate) problems: Vec<ResourceReport>,
     #[serde(default)]
     pub(crate) resources: Vec<ResourceReport>,
+    /// Resources whose stored generation is not served because of something else.
+    #[serde(default)]
+    pub(crate) blocked: Vec<serde_json::Value>,
 }
 
 pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -31,7 +35,7 @@ pub(crate) fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .chain(&answer.problems)
         .any(|r| r.kind == FILE);
-    let (text, clean) = render(&answer.problems, with_files);
+    let (text, clean) = render(&answer.problems, &answer.blocked, with_files);
     print!("{text}");
     Ok(if clean {
         ExitCode::SUCCESS
@@ -53,7 +57,11 @@ const SECTIONS: [(Kind, &str); 5] = [
 const FILE: &str = "File";
 
 /// The report, and whether it is clean.
-pub(crate) fn render(problems: &[ResourceReport], with_files: bool) -> (String, bool) {
+pub(crate) fn render(
+    problems: &[ResourceReport],
+    blocked: &[serde_json::Value],
+    with_files: bool,
+) -> (String, bool) {
     let mut out = String::new();
     let mut listed = 0;
     if with_files {
@@ -77,6 +85,24 @@ pub(crate) fn render(problems: &[ResourceReport], with_files: bool) -> (String, 
     if !others.is_empty() {
         listed += others.len();
         out.push_str(&section("other resources", &others));
+    }
+    // Only when there is something to say: a change held back by another resource.
+    if !blocked.is_empty() {
+        listed += blocked.len();
+        out.push_str(&format!(
+            "Checking what is served... {} Blocked!\n",
+            blocked.len()
+        ));
+        for entry in blocked {
+            let name = |field: &str| entry.get(field).and_then(|v| v.as_str()).unwrap_or("");
+            out.push_str(&format!(
+                "  {} {} {}: {}\n",
+                name("kind"),
+                name("namespace"),
+                name("name"),
+                ServedView::of_report(entry).check_text()
+            ));
+        }
     }
     let clean = listed == 0;
     out.push_str(if clean {

@@ -18,7 +18,7 @@ fn report(
 
 #[test]
 fn a_clean_gateway_says_so_in_every_section() {
-    let (text, clean) = render(&[], false);
+    let (text, clean) = render(&[], &[], false);
     assert!(clean);
     assert_eq!(
         text,
@@ -51,7 +51,7 @@ fn each_problem_is_listed_with_its_namespace_name_and_every_reason() {
             &["warning: child route dropped"],
         ),
     ];
-    let (text, clean) = render(&problems, false);
+    let (text, clean) = render(&problems, &[], false);
     assert!(!clean);
     assert_eq!(
         text,
@@ -76,6 +76,7 @@ fn each_problem_is_listed_with_its_namespace_name_and_every_reason() {
 fn a_kind_this_client_does_not_know_still_shows() {
     let (text, clean) = render(
         &[report("Canary", "echo", "echo", "Rejected", &["bad"])],
+        &[],
         false,
     );
     assert!(!clean);
@@ -89,7 +90,7 @@ fn a_kind_this_client_does_not_know_still_shows() {
 
 #[test]
 fn files_of_a_watched_directory_get_their_own_section() {
-    let (text, clean) = render(&[], true);
+    let (text, clean) = render(&[], &[], true);
     assert!(clean);
     assert!(
         text.starts_with("Checking files... OK\nChecking settings... OK\n"),
@@ -103,7 +104,7 @@ fn files_of_a_watched_directory_get_their_own_section() {
         "Rejected",
         &["not valid YAML: ..."],
     );
-    let (text, clean) = render(&[broken], true);
+    let (text, clean) = render(&[broken], &[], true);
     assert!(!clean);
     assert!(
         text.starts_with(
@@ -112,4 +113,30 @@ fn files_of_a_watched_directory_get_their_own_section() {
         "{text}"
     );
     assert!(!text.contains("other resources"), "{text}");
+}
+
+#[test]
+fn changes_held_back_by_another_resource_are_listed_with_what_holds_them() {
+    let blocked = serde_json::json!({
+        "kind": "RouteTable", "namespace": "foxtrot", "name": "foxtrot-routes",
+        "state": "Accepted", "generation": 2, "servedGeneration": 1,
+        "blockedBy": [
+            {"kind": "RouteTable", "namespace": "echo", "name": "echo-routes",
+             "reason": "Rejected", "cause": true},
+            {"kind": "VirtualService", "namespace": "gloo-system", "name": "app",
+             "reason": "serving its last known good", "cause": false}
+        ]
+    });
+    let (text, clean) = render(&[], &[blocked], false);
+    assert!(!clean);
+    assert!(
+        text.ends_with(
+            "Checking what is served... 1 Blocked!\n  \
+             RouteTable foxtrot foxtrot-routes: generation 2 is not served (generation 1 is): \
+             blocked by RouteTable echo.echo-routes, Rejected; VirtualService gloo-system.app, \
+             serving its last known good\n\
+             Problems detected!\n"
+        ),
+        "{text}"
+    );
 }

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::client::{self, Client, ClientError, ServerArgs, ServerError};
 use crate::output;
+use crate::served::ServedView;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct GetArgs {
@@ -125,11 +126,12 @@ fn table(kind: Kind, items: &[Value]) -> String {
                 text(item, "/metadata/namespace").to_string(),
                 text(item, "/metadata/name").to_string(),
                 state.to_string(),
+                ServedView::of_object(item).column(),
                 detail_of(kind, item),
             ]
         })
         .collect();
-    output::table(&["NAMESPACE", "NAME", "STATE", detail], &rows)
+    output::table(&["NAMESPACE", "NAME", "STATE", "SERVED", detail], &rows)
 }
 
 /// The one fact about each kind a person looks for first.

@@ -4,19 +4,27 @@ use super::*;
 
 #[test]
 fn the_table_shows_state_and_the_detail_each_kind_is_looked_up_for() {
+    let blocked_by = json!([
+        {"kind": "RouteTable", "namespace": "echo", "name": "echo-routes", "reason": "Rejected",
+         "cause": true},
+        {"kind": "VirtualService", "namespace": "gloo-system", "name": "app",
+         "reason": "serving its last known good", "cause": false}
+    ]);
     let items = [
-        json!({"metadata": {"namespace": "echo", "name": "echo-routes"},
-               "spec": {"routes": [{}, {}]}, "status": {"state": "Rejected"}}),
-        json!({"metadata": {"namespace": "foxtrot", "name": "foxtrot-routes"},
-               "spec": {"weight": 10, "routes": [{}]}, "status": {"state": "Accepted"}}),
+        json!({"metadata": {"namespace": "echo", "name": "echo-routes", "generation": 2},
+               "spec": {"routes": [{}, {}]},
+               "status": {"state": "Rejected", "servedGeneration": 1, "blockedBy": blocked_by}}),
+        json!({"metadata": {"namespace": "foxtrot", "name": "foxtrot-routes", "generation": 1},
+               "spec": {"weight": 10, "routes": [{}]},
+               "status": {"state": "Accepted", "servedGeneration": 1}}),
         json!({"metadata": {"namespace": "team", "name": "fresh"}, "spec": {}}),
     ];
     assert_eq!(
         table(Kind::RouteTable, &items),
-        "NAMESPACE   NAME             STATE      ROUTES\n\
-         echo        echo-routes      Rejected   2\n\
-         foxtrot     foxtrot-routes   Accepted   1 (weight 10)\n\
-         team        fresh            Pending    0\n"
+        "NAMESPACE   NAME             STATE      SERVED                                                            ROUTES\n\
+         echo        echo-routes      Rejected   generation 1 (blocked by RouteTable echo.echo-routes, Rejected)   2\n\
+         foxtrot     foxtrot-routes   Accepted   yes                                                               1 (weight 10)\n\
+         team        fresh            Pending    no                                                                0\n"
     );
 }
 

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 
 use crate::client::{self, Client, ServerArgs};
+use crate::served::ServedView;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct PatchArgs {
@@ -64,9 +65,10 @@ pub(crate) fn run(args: PatchArgs) -> anyhow::Result<ExitCode> {
         _ => "patched",
     };
     println!(
-        "{} {result}{}",
+        "{} {result}{}{}",
         client::object_name(kind, &args.name),
-        super::apply::dry_run_note(args.dry_run)
+        super::apply::dry_run_note(args.dry_run),
+        ServedView::of_object(&answer.object).apply_note()
     );
     super::print_problems(&answer.problems);
     Ok(ExitCode::SUCCESS)

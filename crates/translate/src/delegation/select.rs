@@ -24,7 +24,11 @@ impl<'a> Walker<'a> {
             (None, Some(r), None) => Some(r),
             (None, None, Some(_)) => None,
             (None, None, None) => {
-                return Err(Flaw::new(Code::InvalidDelegationError, at, "set ref or selector"));
+                return Err(Flaw::new(
+                    Code::InvalidDelegationError,
+                    at,
+                    "set ref or selector",
+                ));
             }
             _ => {
                 return Err(Flaw::new(
