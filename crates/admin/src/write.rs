@@ -12,7 +12,6 @@ use lockgate_store::status_of;
 use lockgate_translate::{Report, Reports, State};
 use serde_json::{Value, json};
 
-
 /// A successful write: `{"result", "object", "problems"}`.
 pub(crate) struct Written {
     pub(crate) result: &'static str,

@@ -133,7 +133,11 @@ async fn race(store: &Arc<dyn Store>, deleter: &Client, putter: &Client, rounds:
             delete_body["message"], put_body["message"]
         );
         let errors = echo_errors(store.as_ref()).await;
-        assert_eq!(errors, Vec::new(), "round {round}: an invalid state was stored");
+        assert_eq!(
+            errors,
+            Vec::new(),
+            "round {round}: an invalid state was stored"
+        );
 
         // Back to the start: the upstream, no route table.
         let rt = ResourceKey::new(Kind::RouteTable, "echo", "rt");

@@ -142,7 +142,10 @@ pub enum WriteError {
     Contended { key: ResourceKey, attempts: u32 },
     /// What the writer prepared is another resource than the one it asked to write.
     #[error("the change is for {found}, but the write is for {key}")]
-    WrongResource { key: ResourceKey, found: ResourceKey },
+    WrongResource {
+        key: ResourceKey,
+        found: ResourceKey,
+    },
     /// From the store: not found, resourceVersion conflict, read-only, ...
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -161,7 +164,7 @@ impl From<ControllerError> for WriteError {
 
 /// What a writer makes of the stored object.
 enum Edit {
-    Put(Resource),
+    Put(Box<Resource>),
     Delete,
 }
 
@@ -207,7 +210,7 @@ impl Writes {
     {
         self.write(key, options, |existing| {
             let prepared = prepare(existing);
-            async move { prepared.await.map(Edit::Put) }
+            async move { prepared.await.map(|resource| Edit::Put(Box::new(resource))) }
         })
         .await
     }
@@ -218,8 +221,10 @@ impl Writes {
         key: &ResourceKey,
         options: &WriteOptions,
     ) -> Result<Written, WriteError> {
-        self.write(key, options, |_| async { Ok::<_, WriteError>(Edit::Delete) })
-            .await
+        self.write(key, options, |_| async {
+            Ok::<_, WriteError>(Edit::Delete)
+        })
+        .await
     }
 
     async fn write<E, F, Fut>(
@@ -235,7 +240,8 @@ impl Writes {
     {
         let _queued = self.shared.write_queue.lock().await;
         for attempt in 1..=WRITE_ATTEMPTS {
-            let (snapshot, validated_at) = self.handle().snapshot().await.map_err(WriteError::from)?;
+            let (snapshot, validated_at) =
+                self.handle().snapshot().await.map_err(WriteError::from)?;
             // Read after the snapshot: if the write's precondition holds, nothing was written
             // since the snapshot, so this is the object the snapshot holds.
             let existing = self.store_get(key).await?;
@@ -289,8 +295,11 @@ impl Writes {
                 }
                 check_expected(key, existing.as_ref(), expected)?;
                 // Validate what the store would keep (its creation time, never the client's).
-                let (result, stored) = would_put(resource.clone(), existing.as_ref(), None);
-                (Change::Put(stored.clone()), Planned::Put(resource, result, stored))
+                let (result, stored) = would_put((*resource).clone(), existing.as_ref(), None);
+                (
+                    Change::Put(stored.clone()),
+                    Planned::Put(*resource, result, Box::new(stored)),
+                )
             }
             Edit::Delete => {
                 let Some(existing) = existing else {
@@ -312,7 +321,7 @@ impl Writes {
                 return Ok(None);
             }
             let (result, resource) = match planned {
-                Planned::Put(_, result, stored) => (result.into(), stored),
+                Planned::Put(_, result, stored) => (result.into(), *stored),
                 Planned::Delete(existing) => (WriteResult::Deleted, existing),
             };
             return Ok(Some(Written {
@@ -352,7 +361,7 @@ impl Writes {
 /// What an attempt will store: the resource as prepared (the store stamps it itself) and what
 /// the store's rules say it becomes; or the object a delete removes.
 enum Planned {
-    Put(Resource, PutResult, Resource),
+    Put(Resource, PutResult, Box<Resource>),
     Delete(Resource),
 }
 

@@ -39,7 +39,10 @@ fn a_refusal_names_what_it_adds_and_counts_what_it_does_not_list() {
     let long = refused(12, 0).to_string();
     assert!(long.contains("error 9;"), "{long}");
     assert!(!long.contains("error 10"), "{long}");
-    assert!(long.ends_with("; and 2 more (see details.problems)"), "{long}");
+    assert!(
+        long.ends_with("; and 2 more (see details.problems)"),
+        "{long}"
+    );
 }
 
 #[test]

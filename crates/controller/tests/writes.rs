@@ -140,7 +140,11 @@ async fn a_write_whose_state_changed_before_it_was_stored_is_validated_again_and
         refused.added_errors.iter().any(|(key, _)| *key == rt_key()),
         "{refused}"
     );
-    assert_eq!(calls.load(Ordering::SeqCst), 2, "prepared and validated twice");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "prepared and validated twice"
+    );
     assert_eq!(fixture.store.get(&rt_key()).await.unwrap(), None);
     assert_eq!(echo_errors(fixture.store.as_ref()).await, Vec::new());
     controller.stop().await;
@@ -253,13 +257,24 @@ async fn a_dry_run_answers_with_what_the_store_would_keep_and_stores_nothing() {
     let deleted = writes.delete(&upstream_key("u"), &dry_run).await.unwrap();
     assert_eq!(deleted.result, WriteResult::Deleted);
     assert_eq!(fixture.store.content_revision().await.unwrap(), revision);
-    assert!(fixture.store.get(&upstream_key("u")).await.unwrap().is_some());
+    assert!(
+        fixture
+            .store
+            .get(&upstream_key("u"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     controller.stop().await;
 }
 
 fn outcome(result: &Result<lockgate_controller::Written, WriteError>) -> String {
     match result {
-        Ok(written) => format!("{} on attempt {}", written.result.as_str(), written.attempts),
+        Ok(written) => format!(
+            "{} on attempt {}",
+            written.result.as_str(),
+            written.attempts
+        ),
         Err(err) => format!("failed: {err}"),
     }
 }
@@ -272,10 +287,7 @@ fn outcome(result: &Result<lockgate_controller::Written, WriteError>) -> String 
 async fn two_replicas_racing_conflicting_writes_never_both_win() {
     const ROUNDS: usize = 30;
     let fixture = fixture().await;
-    let (one, two) = (
-        replica(&fixture.store).await,
-        replica(&fixture.store).await,
-    );
+    let (one, two) = (replica(&fixture.store).await, replica(&fixture.store).await);
     let (deleter, putter) = (one.handle().writes(), two.handle().writes());
     let mut wins = [0usize; 2];
     for round in 0..ROUNDS {
@@ -313,7 +325,11 @@ async fn two_replicas_racing_conflicting_writes_never_both_win() {
             ),
         }
         let errors = echo_errors(fixture.store.as_ref()).await;
-        assert_eq!(errors, Vec::new(), "round {round}: an invalid state was stored");
+        assert_eq!(
+            errors,
+            Vec::new(),
+            "round {round}: an invalid state was stored"
+        );
 
         // Back to the start: the upstream, no route table.
         let store = &fixture.store;

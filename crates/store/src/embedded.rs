@@ -356,7 +356,10 @@ impl Inner {
 
     /// The resources under `prefix` (all without), with the revision and content revision
     /// they were read at.
-    fn scan(&self, prefix: Option<String>) -> Result<(Vec<Resource>, Revision, Revision), StoreError> {
+    fn scan(
+        &self,
+        prefix: Option<String>,
+    ) -> Result<(Vec<Resource>, Revision, Revision), StoreError> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let table = txn.open_table(RESOURCES).map_err(db_error)?;
         let meta = txn.open_table(META).map_err(db_error)?;

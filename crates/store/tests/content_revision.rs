@@ -88,7 +88,9 @@ async fn a_write_validated_at_an_older_content_revision_stores_nothing() {
     store.put(upstream("other", 1), None).await.unwrap();
     let before = revisions(&store).await;
 
-    let put = store.put_if(upstream("echo", 1000), &at(validated_at)).await;
+    let put = store
+        .put_if(upstream("echo", 1000), &at(validated_at))
+        .await;
     match put {
         Err(StoreError::StaleValidation {
             validated_at: sent,
