@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lockgate_controller::ControllerError;
+use lockgate_controller::{ControllerError, WriteError};
 use lockgate_store::StoreError;
 use serde_json::{Value, json};
 
@@ -53,6 +53,10 @@ impl ApiError {
         ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message)
     }
 
+    pub(crate) fn conflict(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::CONFLICT, "Conflict", message)
+    }
+
     pub(crate) fn invalid(message: impl Into<String>, problems: Vec<Value>) -> ApiError {
         ApiError {
             problems: Some(problems),
@@ -70,7 +74,9 @@ impl From<StoreError> for ApiError {
         let message = err.to_string();
         match err {
             StoreError::NotFound(_) => ApiError::not_found(message),
-            StoreError::Conflict { .. } => ApiError::new(StatusCode::CONFLICT, "Conflict", message),
+            StoreError::Conflict { .. } | StoreError::StaleValidation { .. } => {
+                ApiError::conflict(message)
+            }
             StoreError::ReadOnly(_) => ApiError::method_not_allowed(message),
             _ => {
                 tracing::error!("{message}");
@@ -88,6 +94,23 @@ impl From<ControllerError> for ApiError {
                 tracing::error!("{other}");
                 ApiError::internal(other.to_string())
             }
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(err: WriteError) -> ApiError {
+        match err {
+            WriteError::Refused(refused) => {
+                let validation = &refused.validation;
+                let problems = crate::write::problems(&validation.before, &validation.after);
+                ApiError::invalid(refused.to_string(), problems)
+            }
+            // Another writer kept getting in first: trying again is the fix.
+            WriteError::Contended { .. } => ApiError::conflict(err.to_string()),
+            WriteError::WrongResource { .. } => ApiError::bad_request(err.to_string()),
+            WriteError::Store(err) => err.into(),
+            WriteError::Controller(err) => err.into(),
         }
     }
 }

@@ -44,9 +44,6 @@ pub struct Admin {
     /// For messages about the read-only directory.
     config_dir: Option<String>,
     registry: Registry,
-    /// Validation and the store write happen under this lock, so that a change is validated
-    /// against exactly what it is stored on top of.
-    writes: tokio::sync::Mutex<()>,
     /// With `--auth-file`: every request but the probes needs one of these tokens.
     tokens: Option<Arc<Tokens>>,
 }
@@ -99,7 +96,6 @@ impl Admin {
             proxy_address: proxy_address.into(),
             config_dir,
             registry,
-            writes: tokio::sync::Mutex::new(()),
             tokens,
         })
     }

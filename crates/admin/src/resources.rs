@@ -16,7 +16,7 @@ use crate::access::Caller;
 use crate::auth::Verb;
 use crate::body::{Body, decode_merge_patch, decode_resource, merge_patch, off_thread};
 use crate::error::ApiError;
-use crate::write::{Written, object_json};
+use crate::write::{Written, delete_answer, object_json, options, put_answer};
 
 type Params = HashMap<String, String>;
 
@@ -157,24 +157,29 @@ pub(crate) async fn put_one(
     let dry_run = dry_run(&params)?;
     let resource = off_thread(move || decode_resource(&headers, &body)).await?;
     check_identity(&key, &resource)?;
-    let expected = expected_version(&resource);
-    let _writing = admin.writes.lock().await;
-    let existing = admin.controller.store().get(&key).await?;
-    // Create or update: decided here, under the lock, against what is stored.
-    let verb = if existing.is_some() {
-        Verb::Update
-    } else {
-        Verb::Create
-    };
-    match (&admin.tokens, caller) {
-        (None, _) => {}
-        (Some(_), Some(Extension(caller))) => caller.require(verb, &key)?,
-        (Some(_), None) => return Err(ApiError::internal("no authenticated caller for a PUT")),
-    }
-    let written = admin
-        .write_put(resource, existing, expected, dry_run)
+    let options = options(expected_version(&resource), dry_run);
+    let caller = caller.map(|Extension(caller)| caller);
+    let stored = admin
+        .controller
+        .writes()
+        .put_with(&key, &options, |existing| {
+            // Create or update: decided against the stored object the write is validated
+            // with, again whenever it is validated again.
+            let verb = if existing.is_some() {
+                Verb::Update
+            } else {
+                Verb::Create
+            };
+            let allowed = match (&admin.tokens, &caller) {
+                (None, _) => Ok(()),
+                (Some(_), Some(caller)) => caller.require(verb, &key),
+                (Some(_), None) => Err(ApiError::internal("no authenticated caller for a PUT")),
+            };
+            let resource = resource.clone();
+            async move { allowed.map(|()| resource) }
+        })
         .await?;
-    Ok(answer(written))
+    Ok(answer(put_answer(&key, stored)))
 }
 
 pub(crate) async fn patch_one(
@@ -189,28 +194,37 @@ pub(crate) async fn patch_one(
     let dry_run = dry_run(&params)?;
     let patch = off_thread(move || decode_merge_patch(&headers, &body)).await?;
     // Conditional only when the patch itself names a resourceVersion: the controller's status
-    // writes move it, and a merge patch is meant to apply on top of whatever is there.
+    // writes move it, and a merge patch is meant to apply on top of whatever is there (the
+    // write service applies it again to what is stored whenever another write came first).
     let expected = patch
         .pointer("/metadata/resourceVersion")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let _writing = admin.writes.lock().await;
-    let Some(existing) = admin.controller.store().get(&key).await? else {
-        return Err(ApiError::not_found(format!("{key} not found")));
-    };
-    let mut document = existing.to_json();
-    let resource = off_thread(move || {
-        merge_patch(&mut document, &patch);
-        let headers = HeaderMap::new(); // the patched document is JSON
-        let body = serde_json::to_vec(&document).map_err(|e| ApiError::internal(e.to_string()))?;
-        decode_resource(&headers, &body)
-    })
-    .await?;
-    check_identity(&key, &resource)?;
-    let written = admin
-        .write_put(resource, Some(existing), expected, dry_run)
+    let patch = Arc::new(patch);
+    let stored = admin
+        .controller
+        .writes()
+        .put_with(&key, &options(expected, dry_run), |existing| {
+            let (patch, key) = (Arc::clone(&patch), key.clone());
+            async move {
+                let Some(existing) = existing else {
+                    return Err(ApiError::not_found(format!("{key} not found")));
+                };
+                let mut document = existing.to_json();
+                let resource = off_thread(move || {
+                    merge_patch(&mut document, &patch);
+                    let headers = HeaderMap::new(); // the patched document is JSON
+                    let body = serde_json::to_vec(&document)
+                        .map_err(|e| ApiError::internal(e.to_string()))?;
+                    decode_resource(&headers, &body)
+                })
+                .await?;
+                check_identity(&key, &resource)?;
+                Ok(resource)
+            }
+        })
         .await?;
-    Ok(answer(written))
+    Ok(answer(put_answer(&key, stored)))
 }
 
 pub(crate) async fn delete_one(
@@ -231,10 +245,10 @@ pub(crate) async fn delete_one(
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let _writing = admin.writes.lock().await;
-    let Some(existing) = admin.controller.store().get(&key).await? else {
-        return Err(ApiError::not_found(format!("{key} not found")));
-    };
-    let written = admin.write_delete(existing, expected, dry_run).await?;
-    Ok(answer(written))
+    let stored = admin
+        .controller
+        .writes()
+        .delete(&key, &options(expected, dry_run))
+        .await?;
+    Ok(answer(delete_answer(stored)))
 }

@@ -101,7 +101,12 @@ impl Replay {
             let answered = stdout.lines().any(|line| {
                 ["created", "configured", "unchanged"]
                     .iter()
-                    .any(|result| line == format!("{object} {result}"))
+                    .any(|result| {
+                        let done = format!("{object} {result}");
+                        // A change held back says so: `... configured (not served: blocked by
+                        // RouteTable echo.echo-routes, Rejected)`.
+                        line == done || line.starts_with(&format!("{done} (not served: blocked by "))
+                    })
             });
             assert!(
                 answered,

@@ -8,11 +8,11 @@ use arc_swap::ArcSwap;
 use lockgate_api::{Resource, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, Publish};
 use lockgate_store::{Revision, Store, set_status};
-use lockgate_translate::{Reports, Served, State, validate};
+use lockgate_translate::{PolicyState, Reports, Served, State, translate, validate};
 use tokio::sync::watch;
 
 use crate::mirror::Mirror;
-use crate::{ControllerError, Metrics, Publication};
+use crate::{ControllerError, Metrics, Publication, Writes};
 
 /// How long write validation waits for the mirror to catch up with the store before it goes
 /// ahead with what it has.
@@ -60,6 +60,11 @@ pub struct ChangeValidation {
     pub after: Reports,
     /// The snapshot the change was validated against (its Settings decide the refusal rules).
     pub snapshot: Arc<Snapshot>,
+    /// The store's content revision that `snapshot` reflects.
+    pub content_revision: Revision,
+    /// What would be served of each resource with the change, translated against what is
+    /// served now: what a write answers about its own resource.
+    pub served: BTreeMap<ResourceKey, Served>,
 }
 
 pub(crate) struct Shared {
@@ -74,6 +79,11 @@ pub(crate) struct Shared {
     /// mirror keeps one snapshot until its content changes (status writes do not), and each
     /// translation leaves its reports here, so most writes translate only once.
     validated: Mutex<Option<(Arc<Snapshot>, Arc<Reports>)>>,
+    /// The policy state of the last translation (or the restored one): the history a write is
+    /// validated with.
+    pub(crate) policy: ArcSwap<PolicyState>,
+    /// The validated writes of this process queue here (see `writes.rs`).
+    pub(crate) write_queue: tokio::sync::Mutex<()>,
 }
 
 impl Shared {
@@ -93,6 +103,8 @@ impl Shared {
             published,
             metrics: Metrics::default(),
             validated: Mutex::new(None),
+            policy: ArcSwap::from_pointee(PolicyState::default()),
+            write_queue: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -184,8 +196,14 @@ impl ControllerHandle {
         out
     }
 
-    /// The mirror's snapshot, once it has caught up with everything the store has acknowledged
-    /// (so a write validated right after another sees it).
+    /// The validated-write service: every writer's way into the store (see [`Writes`]).
+    pub fn writes(&self) -> Writes {
+        Writes::new(Arc::clone(&self.shared))
+    }
+
+    /// The mirror's snapshot and the store's content revision it reflects, once the mirror has
+    /// caught up with everything the store has acknowledged (so a write validated right after
+    /// another sees it).
     pub async fn snapshot(&self) -> Result<(Arc<Snapshot>, Revision), ControllerError> {
         let target = self.shared.store.revision().await?;
         let mut revision = self.shared.mirror_revision.subscribe();
@@ -193,19 +211,30 @@ impl ControllerHandle {
             .await
             .is_ok_and(|r| r.is_ok());
         if !caught_up {
+            // Safe for writes: one validated against a stale snapshot fails its precondition.
             tracing::warn!(
                 "the controller is more than {CATCH_UP:?} behind the store (at {}, store at {target}); validating against what it has",
                 *revision.borrow()
             );
         }
         let mut mirror = self.shared.mirror();
-        Ok((mirror.snapshot(), mirror.revision))
+        Ok((mirror.snapshot(), mirror.content_revision))
     }
 
     /// Translates everything stored with and without `change`, without history: what write
-    /// validation compares.
+    /// validation compares. Nothing is stored: [`Writes`] validates and stores.
     pub async fn validate(&self, change: Change) -> Result<ChangeValidation, ControllerError> {
-        let (snapshot, _) = self.snapshot().await?;
+        let (snapshot, content_revision) = self.snapshot().await?;
+        self.validate_on(snapshot, content_revision, change).await
+    }
+
+    /// [`ControllerHandle::validate`] against a snapshot already taken.
+    pub(crate) async fn validate_on(
+        &self,
+        snapshot: Arc<Snapshot>,
+        content_revision: Revision,
+        change: Change,
+    ) -> Result<ChangeValidation, ControllerError> {
         let memo = self.shared.validated_for(&snapshot);
         let before = match memo {
             Some(before) => before,
@@ -226,11 +255,16 @@ impl ControllerHandle {
             }
             Change::Delete(key) => changed.remove(&key),
         }
-        let after = blocking(move || validate(&changed)).await?;
+        // Against the policy state of the last translation, so that the answer can say what
+        // would be served (the reports are the same as without history).
+        let previous = self.shared.policy.load_full();
+        let outcome = blocking(move || translate(&changed, &previous)).await?;
         Ok(ChangeValidation {
             before,
-            after,
+            after: outcome.reports,
             snapshot,
+            content_revision,
+            served: outcome.served,
         })
     }
 }

@@ -32,6 +32,7 @@ mod metrics;
 mod mirror;
 mod run;
 mod status;
+mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,6 +45,7 @@ use tokio::task::JoinHandle;
 pub use handle::{Change, ChangeValidation, ControllerHandle, ResourceReport, Translation};
 pub use metrics::{Metrics, ResourceLabels};
 pub use status::{blocked_by_json, policy_name, status_json};
+pub use writes::{Refused, WRITE_ATTEMPTS, WriteError, WriteOptions, WriteResult, Writes, Written};
 
 /// The blob under which the policy state is persisted.
 pub const POLICY_STATE_BLOB: &str = "policy-state";

@@ -3,6 +3,10 @@
 //! Resources are kept without their resourceVersion and status, so that a status write (which
 //! moves the resourceVersion) is recognised as no change at all and does not cause another
 //! translation. The statuses are kept beside them, to write only those that change.
+//!
+//! The mirror also knows the store's content revision it reflects (the revision of the last
+//! resource write it applied): the listing says it, and every event but a status write moves
+//! it. A validated write is stored only if the store's content revision is still that one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,6 +27,8 @@ pub(crate) struct Mirror {
     present: BTreeMap<ResourceKey, Option<i64>>,
     pub(crate) statuses: HashMap<ResourceKey, Value>,
     pub(crate) revision: Revision,
+    /// The store's content revision that `content` reflects.
+    pub(crate) content_revision: Revision,
     snapshot: Option<Arc<Snapshot>>,
 }
 
@@ -37,6 +43,7 @@ impl Mirror {
     pub(crate) fn from_listing(listing: Listing) -> Mirror {
         let mut mirror = Mirror {
             revision: listing.revision,
+            content_revision: listing.content_revision,
             ..Mirror::default()
         };
         for resource in listing.resources {
@@ -61,7 +68,7 @@ impl Mirror {
     pub(crate) fn apply(&mut self, event: WatchEvent) -> bool {
         let changed = match event {
             WatchEvent::Put { resource, revision } => {
-                self.revision = revision;
+                self.moved_to(revision, true);
                 self.put(resource)
             }
             WatchEvent::PutUndecodable {
@@ -69,7 +76,7 @@ impl Mirror {
                 undecodable,
                 revision,
             } => {
-                self.revision = revision;
+                self.moved_to(revision, true);
                 self.present.remove(&key);
                 self.statuses.remove(&key);
                 self.content.remove(&key);
@@ -77,13 +84,24 @@ impl Mirror {
                 true
             }
             WatchEvent::Delete { key, revision } => {
-                self.revision = revision;
+                self.moved_to(revision, true);
                 self.statuses.remove(&key);
                 let existed = self.present.remove(&key).is_some()
                     || self.content.undecodable.contains_key(&key);
                 self.other_settings.remove(&key);
                 self.content.remove(&key);
                 existed
+            }
+            WatchEvent::Status {
+                key,
+                status,
+                revision,
+            } => {
+                self.moved_to(revision, false);
+                if self.present.contains_key(&key) {
+                    self.statuses.insert(key, status);
+                }
+                false
             }
             // The caller relists.
             WatchEvent::Relist => false,
@@ -92,6 +110,13 @@ impl Mirror {
             self.snapshot = None;
         }
         changed
+    }
+
+    fn moved_to(&mut self, revision: Revision, content: bool) {
+        self.revision = revision;
+        if content {
+            self.content_revision = revision;
+        }
     }
 
     fn put(&mut self, resource: Resource) -> bool {
@@ -228,6 +253,7 @@ mod tests {
             resources: vec![upstream(port, 7)],
             undecodable: Vec::new(),
             revision: Revision(7),
+            content_revision: Revision(7),
         };
         let mut mirror = Mirror::from_listing(listing(1));
         mirror.apply(WatchEvent::Put {
@@ -236,5 +262,49 @@ mod tests {
         });
         assert!(mirror.same_content(&Mirror::from_listing(listing(1))));
         assert!(!mirror.same_content(&Mirror::from_listing(listing(2))));
+    }
+
+    #[test]
+    fn status_events_keep_the_content_revision_and_resource_writes_move_it() {
+        let mut mirror = Mirror::from_listing(Listing {
+            resources: vec![upstream(1, 7)],
+            undecodable: Vec::new(),
+            revision: Revision(8),
+            content_revision: Revision(7),
+        });
+        assert_eq!(mirror.content_revision, Revision(7));
+        let status = WatchEvent::Status {
+            key: key(),
+            status: json!({"state": "Accepted"}),
+            revision: Revision(9),
+        };
+        assert!(!mirror.apply(status), "a status is nothing to translate");
+        assert_eq!(
+            (mirror.revision, mirror.content_revision),
+            (Revision(9), Revision(7))
+        );
+        assert_eq!(
+            mirror.statuses.get(&key()),
+            Some(&json!({"state": "Accepted"}))
+        );
+        // The status of a resource the mirror does not hold is not kept.
+        let stray = WatchEvent::Status {
+            key: ResourceKey::new(Kind::Upstream, "echo", "gone"),
+            status: json!({"state": "Accepted"}),
+            revision: Revision(10),
+        };
+        mirror.apply(stray);
+        assert_eq!(mirror.statuses.len(), 1);
+
+        assert!(mirror.apply(WatchEvent::Put {
+            resource: upstream(2, 11),
+            revision: Revision(11),
+        }));
+        assert_eq!(mirror.content_revision, Revision(11));
+        assert!(mirror.apply(WatchEvent::Delete {
+            key: key(),
+            revision: Revision(12),
+        }));
+        assert_eq!(mirror.content_revision, Revision(12));
     }
 }

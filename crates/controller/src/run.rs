@@ -64,6 +64,7 @@ pub(crate) async fn prepare(
         shared.metrics.routes.set(state.served.route_count() as i64);
     }
     let state = Arc::new(restored.unwrap_or_default());
+    shared.policy.store(Arc::clone(&state));
     let worker = Worker {
         shared: Arc::clone(&shared),
         options,
@@ -243,6 +244,7 @@ async fn translate_and_publish(
     // Persist before publishing: a crash between the two then restarts on what was about to
     // be served, never on something older than what was served.
     let state = Arc::new(outcome.state);
+    shared.policy.store(Arc::clone(&state));
     let translated_in = started.elapsed();
     // Last valid generations the store holds anyway are not written again.
     let persistable = Arc::new(state.persistable(&snapshot));

@@ -7,7 +7,8 @@
 //! rescan reads every file and decodes only those whose bytes changed, then turns the
 //! difference into watch events. Revisions and generations are kept in memory: they restart
 //! with the process, which the list-and-watch protocol allows. Statuses are kept in memory
-//! too, so the API shows them.
+//! too, so the API shows them, and move no revision: every revision here is a resource write,
+//! so the content revision is the revision.
 
 mod scan;
 
@@ -26,7 +27,8 @@ use crate::blob_dir::BlobDir;
 use crate::event_log::EventLog;
 use crate::record::{next_generation, same_content, set_status};
 use crate::{
-    Listing, PutOutcome, Revision, SourceProblem, Store, StoreError, StoreKind, Watch, WatchEvent,
+    Listing, Precondition, PutOutcome, Revision, SourceProblem, Store, StoreError, StoreKind,
+    Watch, WatchEvent,
 };
 use scan::{Entry, Scanner};
 
@@ -155,7 +157,7 @@ impl Shared {
                 problems: Vec::new(),
                 revision: Revision(0),
             }),
-            log: EventLog::new(Revision(0)),
+            log: EventLog::new(Revision(0), Revision(0)),
             blobs: BlobDir::new(state_dir),
             watcher: Mutex::new(None),
         }
@@ -334,6 +336,7 @@ impl Store for DirStore {
         let state = self.shared.lock();
         let mut listing = Listing {
             revision: state.revision,
+            content_revision: state.revision,
             ..Listing::default()
         };
         for (key, stored) in &state.current {
@@ -349,6 +352,10 @@ impl Store for DirStore {
         Ok(self.shared.lock().revision)
     }
 
+    async fn content_revision(&self) -> Result<Revision, StoreError> {
+        Ok(self.shared.lock().revision)
+    }
+
     async fn watch(&self, from: Revision) -> Result<Watch, StoreError> {
         Ok(self.shared.log.watch(from))
     }
@@ -357,11 +364,11 @@ impl Store for DirStore {
         Ok(self.shared.lock().resource(key))
     }
 
-    async fn put(&self, _: Resource, _: Option<&str>) -> Result<PutOutcome, StoreError> {
+    async fn put_if(&self, _: Resource, _: &Precondition) -> Result<PutOutcome, StoreError> {
         Err(self.shared.lock().read_only())
     }
 
-    async fn delete(&self, _: &ResourceKey, _: Option<&str>) -> Result<Resource, StoreError> {
+    async fn delete_if(&self, _: &ResourceKey, _: &Precondition) -> Result<Resource, StoreError> {
         Err(self.shared.lock().read_only())
     }
 

@@ -4,7 +4,9 @@
 //! here commits with `Durability::Immediate` (fsync) before it is acknowledged, so a kill -9 at
 //! any moment loses no acknowledged write and never leaves a torn record. Writes are serialised
 //! by one lock held across the transaction and the append to the event log, so events reach
-//! watchers in revision order.
+//! watchers in revision order. A write's [`Precondition`] (resourceVersion, content revision)
+//! is checked inside its write transaction: redb has one writer at a time, so nothing can come
+//! between the check and the write.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -15,21 +17,22 @@ use redb::{Database, Durability, ReadableTable, TableDefinition, WriteTransactio
 
 use crate::event_log::EventLog;
 use crate::record::{
-    decode, encode, next_generation, rfc3339_utc, same_content, set_status, stamp_creation,
-    status_of,
+    check_expected, decode, encode, rfc3339_utc, set_status, status_of, would_put,
 };
 use crate::{
-    Listing, PutOutcome, PutResult, Revision, SourceProblem, Store, StoreError, StoreKind, Watch,
-    WatchEvent,
+    Listing, Precondition, PutOutcome, PutResult, Revision, SourceProblem, Store, StoreError,
+    StoreKind, Watch, WatchEvent,
 };
 
 /// `Kind/namespace/name` → record (see `record.rs`).
 const RESOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("resources");
-/// `revision`, `seeded`.
+/// `revision`, `content-revision`, `seeded`.
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const BLOBS: TableDefinition<&str, &[u8]> = TableDefinition::new("blobs");
 
 const REVISION: &str = "revision";
+/// The revision of the last resource write (see the crate documentation).
+const CONTENT_REVISION: &str = "content-revision";
 const SEEDED: &str = "seeded";
 
 /// See the module documentation. Cheap to clone.
@@ -77,12 +80,12 @@ impl EmbeddedStore {
                 }
                 other => StoreError::Database(format!("{}: {other}", path.display())),
             })?;
-        let revision = initialise(&db)?;
+        let (revision, content) = initialise(&db)?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
                 db,
                 path,
-                log: EventLog::new(revision),
+                log: EventLog::new(revision, content),
                 writer: Mutex::new(()),
                 damaged: Mutex::new(Vec::new()),
             }),
@@ -104,10 +107,11 @@ impl EmbeddedStore {
     }
 }
 
-/// Creates the tables and, the first time, the default Settings. Returns the current revision.
-fn initialise(db: &Database) -> Result<Revision, StoreError> {
+/// Creates the tables and, the first time, the default Settings. Returns the current revision
+/// and content revision.
+fn initialise(db: &Database) -> Result<(Revision, Revision), StoreError> {
     let txn = begin_durable(db)?;
-    let revision = {
+    let revisions = {
         let mut meta = txn.open_table(META).map_err(db_error)?;
         let mut resources = txn.open_table(RESOURCES).map_err(db_error)?;
         txn.open_table(BLOBS).map_err(db_error)?;
@@ -127,10 +131,15 @@ fn initialise(db: &Database) -> Result<Revision, StoreError> {
             meta.insert(REVISION, revision.0).map_err(db_error)?;
             meta.insert(SEEDED, 1).map_err(db_error)?;
         }
-        revision
+        // A database from before content revisions: count its last write as a resource write.
+        if meta.get(CONTENT_REVISION).map_err(db_error)?.is_none() {
+            meta.insert(CONTENT_REVISION, revision.0)
+                .map_err(db_error)?;
+        }
+        (revision, read_content_revision(&meta)?)
     };
     txn.commit().map_err(db_error)?;
-    Ok(revision)
+    Ok(revisions)
 }
 
 fn begin_durable(db: &Database) -> Result<WriteTransaction, StoreError> {
@@ -139,13 +148,56 @@ fn begin_durable(db: &Database) -> Result<WriteTransaction, StoreError> {
     Ok(txn)
 }
 
-fn read_revision(meta: &impl ReadableTable<&'static str, u64>) -> Result<Revision, StoreError> {
+fn read_counter(
+    meta: &impl ReadableTable<&'static str, u64>,
+    name: &str,
+) -> Result<Revision, StoreError> {
     Ok(Revision(
-        meta.get(REVISION)
+        meta.get(name)
             .map_err(db_error)?
             .map(|v| v.value())
             .unwrap_or(0),
     ))
+}
+
+fn read_revision(meta: &impl ReadableTable<&'static str, u64>) -> Result<Revision, StoreError> {
+    read_counter(meta, REVISION)
+}
+
+fn read_content_revision(
+    meta: &impl ReadableTable<&'static str, u64>,
+) -> Result<Revision, StoreError> {
+    read_counter(meta, CONTENT_REVISION)
+}
+
+/// The content-revision precondition, read in the write's own transaction.
+fn check_content(
+    meta: &impl ReadableTable<&'static str, u64>,
+    precondition: &Precondition,
+) -> Result<(), StoreError> {
+    let Some(validated_at) = precondition.content_revision else {
+        return Ok(());
+    };
+    let current = read_content_revision(meta)?;
+    if current == validated_at {
+        Ok(())
+    } else {
+        Err(StoreError::StaleValidation {
+            validated_at,
+            current,
+        })
+    }
+}
+
+/// Moves both counters to `revision`: a resource write.
+fn record_content_write(
+    meta: &mut redb::Table<'_, &'static str, u64>,
+    revision: Revision,
+) -> Result<(), StoreError> {
+    meta.insert(REVISION, revision.0).map_err(db_error)?;
+    meta.insert(CONTENT_REVISION, revision.0)
+        .map_err(db_error)?;
+    Ok(())
 }
 
 impl Inner {
@@ -175,51 +227,38 @@ impl Inner {
 
     fn put(
         &self,
-        mut resource: Resource,
-        expected: Option<String>,
+        resource: Resource,
+        precondition: &Precondition,
     ) -> Result<PutOutcome, StoreError> {
         let key = resource.key();
         let skey = storage_key(&key);
         let _writer = self.lock_writer();
         let txn = begin_durable(&self.db)?;
-        let (result, revision) = {
+        let (result, resource, revision) = {
             let mut table = txn.open_table(RESOURCES).map_err(db_error)?;
             let mut meta = txn.open_table(META).map_err(db_error)?;
+            check_content(&meta, precondition)?;
             let existing = match table.get(skey.as_str()).map_err(db_error)? {
                 Some(bytes) => self.decode_or_report(&skey, bytes.value()),
                 None => None,
             };
-            check_expected(&key, existing.as_ref(), expected.as_deref())?;
-            if let Some(existing) = existing.as_ref().filter(|e| same_content(e, &resource)) {
-                let existing = existing.clone();
+            check_expected(
+                &key,
+                existing.as_ref(),
+                precondition.resource_version.as_deref(),
+            )?;
+            let revision = read_revision(&meta)?.next();
+            let (result, resource) = would_put(resource, existing.as_ref(), Some(revision));
+            if result == PutResult::Unchanged {
                 drop((table, meta));
                 txn.abort().map_err(db_error)?;
-                return Ok(PutOutcome {
-                    result: PutResult::Unchanged,
-                    resource: existing,
-                });
+                return Ok(PutOutcome { result, resource });
             }
-            let revision = read_revision(&meta)?.next();
-            let generation = next_generation(existing.as_ref(), &resource);
-            stamp_creation(&mut resource, existing.as_ref());
-            let metadata = resource.metadata_mut();
-            metadata.resource_version = Some(revision.as_resource_version());
-            metadata.generation = Some(generation);
-            // The status belongs to the controller: keep what it wrote.
-            set_status(
-                &mut resource,
-                existing.as_ref().and_then(status_of).cloned(),
-            );
             table
                 .insert(skey.as_str(), encode(&resource).as_slice())
                 .map_err(db_error)?;
-            meta.insert(REVISION, revision.0).map_err(db_error)?;
-            let result = if existing.is_some() {
-                PutResult::Configured
-            } else {
-                PutResult::Created
-            };
-            (result, revision)
+            record_content_write(&mut meta, revision)?;
+            (result, resource, revision)
         };
         txn.commit().map_err(db_error)?;
         self.log.append(WatchEvent::Put {
@@ -229,13 +268,18 @@ impl Inner {
         Ok(PutOutcome { result, resource })
     }
 
-    fn delete(&self, key: &ResourceKey, expected: Option<String>) -> Result<Resource, StoreError> {
+    fn delete(
+        &self,
+        key: &ResourceKey,
+        precondition: &Precondition,
+    ) -> Result<Resource, StoreError> {
         let skey = storage_key(key);
         let _writer = self.lock_writer();
         let txn = begin_durable(&self.db)?;
         let (existing, revision) = {
             let mut table = txn.open_table(RESOURCES).map_err(db_error)?;
             let mut meta = txn.open_table(META).map_err(db_error)?;
+            check_content(&meta, precondition)?;
             let Some(bytes) = table.remove(skey.as_str()).map_err(db_error)? else {
                 return Err(StoreError::NotFound(key.clone()));
             };
@@ -243,9 +287,13 @@ impl Inner {
             // either; the transaction is dropped, which aborts it.
             let existing = decode(&skey, bytes.value())?;
             drop(bytes);
-            check_expected(key, Some(&existing), expected.as_deref())?;
+            check_expected(
+                key,
+                Some(&existing),
+                precondition.resource_version.as_deref(),
+            )?;
             let revision = read_revision(&meta)?.next();
-            meta.insert(REVISION, revision.0).map_err(db_error)?;
+            record_content_write(&mut meta, revision)?;
             (existing, revision)
         };
         txn.commit().map_err(db_error)?;
@@ -281,17 +329,22 @@ impl Inner {
                 }
                 revision = revision.next();
                 resource.metadata_mut().resource_version = Some(revision.as_resource_version());
-                set_status(&mut resource, Some(status));
+                set_status(&mut resource, Some(status.clone()));
                 table
                     .insert(skey.as_str(), encode(&resource).as_slice())
                     .map_err(db_error)?;
-                events.push(WatchEvent::Put { resource, revision });
+                events.push(WatchEvent::Status {
+                    key,
+                    status,
+                    revision,
+                });
             }
             if events.is_empty() {
                 drop((table, meta));
                 txn.abort().map_err(db_error)?;
                 return Ok(());
             }
+            // Not the content revision: a status is not a resource write.
             meta.insert(REVISION, revision.0).map_err(db_error)?;
         }
         txn.commit().map_err(db_error)?;
@@ -301,11 +354,17 @@ impl Inner {
         Ok(())
     }
 
-    fn scan(&self, prefix: Option<String>) -> Result<(Vec<Resource>, Revision), StoreError> {
+    /// The resources under `prefix` (all without), with the revision and content revision
+    /// they were read at.
+    fn scan(
+        &self,
+        prefix: Option<String>,
+    ) -> Result<(Vec<Resource>, Revision, Revision), StoreError> {
         let txn = self.db.begin_read().map_err(db_error)?;
         let table = txn.open_table(RESOURCES).map_err(db_error)?;
         let meta = txn.open_table(META).map_err(db_error)?;
         let revision = read_revision(&meta)?;
+        let content_revision = read_content_revision(&meta)?;
         let range = match &prefix {
             // Names never contain '/', and '0' is the character after it.
             Some(prefix) => {
@@ -322,27 +381,7 @@ impl Inner {
                 out.push(resource);
             }
         }
-        Ok((out, revision))
-    }
-}
-
-fn check_expected(
-    key: &ResourceKey,
-    existing: Option<&Resource>,
-    expected: Option<&str>,
-) -> Result<(), StoreError> {
-    let Some(expected) = expected else {
-        return Ok(());
-    };
-    let actual = existing.and_then(|r| r.metadata().resource_version.clone());
-    if actual.as_deref() == Some(expected) {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict {
-            key: key.clone(),
-            expected: expected.to_string(),
-            actual,
-        })
+        Ok((out, revision, content_revision))
     }
 }
 
@@ -353,11 +392,13 @@ impl Store for EmbeddedStore {
     }
 
     async fn list(&self) -> Result<Listing, StoreError> {
-        let (resources, revision) = self.blocking(|inner| inner.scan(None)).await?;
+        let (resources, revision, content_revision) =
+            self.blocking(|inner| inner.scan(None)).await?;
         Ok(Listing {
             resources,
             undecodable: Vec::new(),
             revision,
+            content_revision,
         })
     }
 
@@ -381,6 +422,10 @@ impl Store for EmbeddedStore {
         Ok(self.inner.log.current())
     }
 
+    async fn content_revision(&self) -> Result<Revision, StoreError> {
+        Ok(self.inner.log.content())
+    }
+
     async fn watch(&self, from: Revision) -> Result<Watch, StoreError> {
         Ok(self.inner.log.watch(from))
     }
@@ -396,24 +441,23 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn put(
+    async fn put_if(
         &self,
         resource: Resource,
-        expected_resource_version: Option<&str>,
+        precondition: &Precondition,
     ) -> Result<PutOutcome, StoreError> {
-        let expected = expected_resource_version.map(str::to_string);
-        self.blocking(move |inner| inner.put(resource, expected))
+        let precondition = precondition.clone();
+        self.blocking(move |inner| inner.put(resource, &precondition))
             .await
     }
 
-    async fn delete(
+    async fn delete_if(
         &self,
         key: &ResourceKey,
-        expected_resource_version: Option<&str>,
+        precondition: &Precondition,
     ) -> Result<Resource, StoreError> {
-        let key = key.clone();
-        let expected = expected_resource_version.map(str::to_string);
-        self.blocking(move |inner| inner.delete(&key, expected))
+        let (key, precondition) = (key.clone(), precondition.clone());
+        self.blocking(move |inner| inner.delete(&key, &precondition))
             .await
     }
 

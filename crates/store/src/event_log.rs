@@ -48,24 +48,32 @@ struct Inner {
     /// Every change up to and including this revision may be missing from `events`.
     horizon: Revision,
     current: Revision,
+    /// The revision of the last resource write (every event but a status write).
+    content: Revision,
     capacity: usize,
     /// Sum of the events' [`weight`]s.
     weight: usize,
 }
 
 impl EventLog {
-    /// A log whose history starts at `current`: nothing before it can be replayed.
-    pub(crate) fn new(current: Revision) -> Arc<EventLog> {
-        EventLog::with_capacity(current, DEFAULT_CAPACITY)
+    /// A log whose history starts at `current` (whose last resource write was at `content`):
+    /// nothing before it can be replayed.
+    pub(crate) fn new(current: Revision, content: Revision) -> Arc<EventLog> {
+        EventLog::with_capacity(current, content, DEFAULT_CAPACITY)
     }
 
-    pub(crate) fn with_capacity(current: Revision, capacity: usize) -> Arc<EventLog> {
+    pub(crate) fn with_capacity(
+        current: Revision,
+        content: Revision,
+        capacity: usize,
+    ) -> Arc<EventLog> {
         let (latest, _) = watch::channel(current);
         Arc::new(EventLog {
             inner: Mutex::new(Inner {
                 events: VecDeque::new(),
                 horizon: current,
                 current,
+                content,
                 capacity: capacity.max(1),
                 weight: 0,
             }),
@@ -82,16 +90,21 @@ impl EventLog {
         self.lock().current
     }
 
+    /// The content revision of the last event appended (or of the start).
+    pub(crate) fn content(&self) -> Revision {
+        self.lock().content
+    }
+
     /// Records an event. Callers append in revision order (they hold their write lock).
     pub(crate) fn append(&self, event: WatchEvent) {
-        let revision = match &event {
-            WatchEvent::Put { revision, .. }
-            | WatchEvent::PutUndecodable { revision, .. }
-            | WatchEvent::Delete { revision, .. } => *revision,
-            WatchEvent::Relist => return,
+        let Some(revision) = revision_of(&event) else {
+            return;
         };
         {
             let mut inner = self.lock();
+            if !matches!(event, WatchEvent::Status { .. }) {
+                inner.content = inner.content.max(revision);
+            }
             inner.weight += weight(&event);
             inner.events.push_back(event);
             inner.current = inner.current.max(revision);
@@ -121,7 +134,8 @@ fn revision_of(event: &WatchEvent) -> Option<Revision> {
     match event {
         WatchEvent::Put { revision, .. }
         | WatchEvent::PutUndecodable { revision, .. }
-        | WatchEvent::Delete { revision, .. } => Some(*revision),
+        | WatchEvent::Delete { revision, .. }
+        | WatchEvent::Status { revision, .. } => Some(*revision),
         WatchEvent::Relist => None,
     }
 }
@@ -184,7 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn replays_from_a_revision_then_waits_for_new_events() {
-        let log = EventLog::new(Revision(10));
+        let log = EventLog::new(Revision(10), Revision(10));
         log.append(delete(11));
         log.append(delete(12));
         let mut watch = log.watch(Revision(11));
@@ -198,7 +212,7 @@ mod tests {
 
     #[tokio::test]
     async fn watching_from_before_the_history_asks_for_a_relist() {
-        let log = EventLog::with_capacity(Revision(0), 2);
+        let log = EventLog::with_capacity(Revision(0), Revision(0), 2);
         for n in 1..=4 {
             log.append(delete(n));
         }
@@ -221,7 +235,7 @@ mod tests {
                 revision: Revision(n),
             }
         };
-        let log = EventLog::new(Revision(0));
+        let log = EventLog::new(Revision(0), Revision(0));
         log.append(delete(1));
         log.append(put(2, MAX_WEIGHT / 2));
         log.append(put(3, MAX_WEIGHT));
@@ -237,5 +251,23 @@ mod tests {
             put(3, MAX_WEIGHT),
             "the newest stays, however heavy"
         );
+    }
+
+    #[tokio::test]
+    async fn status_events_are_watched_but_do_not_move_the_content_revision() {
+        let log = EventLog::new(Revision(3), Revision(2));
+        assert_eq!(log.content(), Revision(2));
+        let status = WatchEvent::Status {
+            key: ResourceKey::new(Kind::Upstream, "ns", "u"),
+            status: serde_json::json!({"state": "Accepted"}),
+            revision: Revision(4),
+        };
+        log.append(status.clone());
+        assert_eq!((log.current(), log.content()), (Revision(4), Revision(2)));
+        log.append(delete(5));
+        assert_eq!((log.current(), log.content()), (Revision(5), Revision(5)));
+        let mut watch = log.watch(Revision(3));
+        assert_eq!(watch.next().await, status);
+        assert_eq!(watch.next().await, delete(5));
     }
 }

@@ -13,6 +13,15 @@
 //! The store owns `metadata.resourceVersion` (the revision of the object's last stored write)
 //! and `metadata.generation` (1 on creation, +1 whenever the spec changes). Statuses are the
 //! controller's to write ([`Store::put_statuses`]); a client's `status` is never stored.
+//!
+//! Beside the revision, every store keeps a **content revision**: the revision of the last
+//! resource write (a put that stored something, or a delete). Status and blob writes do not move
+//! it, so the controller writing statuses after each translation never makes a client's write
+//! conflict. A write can be made conditional on it ([`Precondition::content_revision`]): "only
+//! if no resource was written since the snapshot this change was validated against". That is
+//! what makes validation and write one step for several writers or gateway replicas on one
+//! store; an etcd back end does the same with one Txn that compares and puts a counter key
+//! beside the resource.
 
 mod blob_dir;
 mod dir;
@@ -30,7 +39,8 @@ pub use dir::{DirStore, DirStoreOptions};
 pub use embedded::EmbeddedStore;
 pub use event_log::Watch;
 pub use record::{
-    next_generation, rfc3339_utc, same_content, set_status, stamp_creation, status_of,
+    check_expected, next_generation, rfc3339_utc, same_content, set_status, stamp_creation,
+    status_of, would_put,
 };
 
 /// A point in the store's history. Every stored write moves it forward by one.
@@ -62,12 +72,15 @@ pub struct Listing {
     /// The translator treats them as present and invalid.
     pub undecodable: Vec<(ResourceKey, Undecodable)>,
     pub revision: Revision,
+    /// The revision of the last resource write at `revision` (see the crate documentation).
+    pub content_revision: Revision,
 }
 
-/// One change, in revision order.
+/// One change, in revision order. Every event but [`WatchEvent::Status`] is a resource write:
+/// its revision is the store's content revision from then on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchEvent {
-    /// Created or replaced (also when only the status changed).
+    /// Created or replaced.
     Put {
         resource: Resource,
         revision: Revision,
@@ -80,6 +93,13 @@ pub enum WatchEvent {
     },
     Delete {
         key: ResourceKey,
+        revision: Revision,
+    },
+    /// Only the controller's status of a resource changed (and with it its resourceVersion,
+    /// now `revision`): the content revision stays.
+    Status {
+        key: ResourceKey,
+        status: serde_json::Value,
         revision: Revision,
     },
     /// The history after the watched revision is gone: list again and watch from there.
@@ -111,6 +131,30 @@ pub struct PutOutcome {
     pub result: PutResult,
     /// The resource as stored, with its resourceVersion, generation and status.
     pub resource: Resource,
+}
+
+/// What must still hold for a put or delete to be stored. The check and the write are one
+/// transaction: a write whose precondition fails stores nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Precondition {
+    /// The stored object must exist with exactly this `metadata.resourceVersion`, else
+    /// [`StoreError::Conflict`].
+    pub resource_version: Option<String>,
+    /// No resource may have been written since this content revision, else
+    /// [`StoreError::StaleValidation`]. Checked before `resource_version`: a writer that
+    /// validated a stale state reads again, and then learns of a conflict, if any, against
+    /// what is stored now.
+    pub content_revision: Option<Revision>,
+}
+
+impl Precondition {
+    /// Only the resourceVersion, as `Store::put` and `Store::delete` take it.
+    pub fn resource_version(expected: Option<&str>) -> Precondition {
+        Precondition {
+            resource_version: expected.map(str::to_string),
+            content_revision: None,
+        }
+    }
 }
 
 /// Which back end a store is, for `/info`.
@@ -158,6 +202,13 @@ pub enum StoreError {
         key: ResourceKey,
         expected: String,
         actual: Option<String>,
+    },
+    #[error(
+        "the configuration changed after this write was validated (against content revision {validated_at}; the store is at {current}): validate it again"
+    )]
+    StaleValidation {
+        validated_at: Revision,
+        current: Revision,
     },
     #[error(
         "this gateway serves the read-only directory {}: change the files there instead",
@@ -222,6 +273,9 @@ pub trait Store: Send + Sync + 'static {
     /// The current revision.
     async fn revision(&self) -> Result<Revision, StoreError>;
 
+    /// The revision of the last resource write (see the crate documentation).
+    async fn content_revision(&self) -> Result<Revision, StoreError>;
+
     /// Every change after `from`. Watching from a revision older than the kept history yields
     /// [`WatchEvent::Relist`] first.
     async fn watch(&self, from: Revision) -> Result<Watch, StoreError>;
@@ -235,6 +289,17 @@ pub trait Store: Send + Sync + 'static {
         &self,
         resource: Resource,
         expected_resource_version: Option<&str>,
+    ) -> Result<PutOutcome, StoreError> {
+        let precondition = Precondition::resource_version(expected_resource_version);
+        self.put_if(resource, &precondition).await
+    }
+
+    /// [`Store::put`] under a [`Precondition`], checked in the same transaction as the write.
+    /// What is stored follows [`would_put`].
+    async fn put_if(
+        &self,
+        resource: Resource,
+        precondition: &Precondition,
     ) -> Result<PutOutcome, StoreError>;
 
     /// Deletes a resource and returns it as it was stored.
@@ -242,17 +307,28 @@ pub trait Store: Send + Sync + 'static {
         &self,
         key: &ResourceKey,
         expected_resource_version: Option<&str>,
+    ) -> Result<Resource, StoreError> {
+        let precondition = Precondition::resource_version(expected_resource_version);
+        self.delete_if(key, &precondition).await
+    }
+
+    /// [`Store::delete`] under a [`Precondition`], checked in the same transaction.
+    async fn delete_if(
+        &self,
+        key: &ResourceKey,
+        precondition: &Precondition,
     ) -> Result<Resource, StoreError>;
 
     /// Writes statuses (all at once, in one durable transaction where the back end has them).
     /// Statuses of resources that no longer exist are skipped; an unchanged status is not
-    /// written again.
+    /// written again. The content revision does not move.
     async fn put_statuses(
         &self,
         statuses: Vec<(ResourceKey, serde_json::Value)>,
     ) -> Result<(), StoreError>;
 
-    /// A small named blob of the controller's own state (the persisted policy state).
+    /// A small named blob of the controller's own state (the persisted policy state). Blob
+    /// writes move neither revision.
     async fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
     async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError>;

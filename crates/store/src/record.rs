@@ -1,10 +1,10 @@
 //! How a resource is kept: its JSON (with the metadata the store owns) plus the status the
 //! controller wrote, which the API types do not serialise (a client's status is never input).
 
-use lockgate_api::{Document, Resource, decode_value};
+use lockgate_api::{Document, Resource, ResourceKey, decode_value};
 use serde_json::{Value, json};
 
-use crate::StoreError;
+use crate::{PutResult, Revision, StoreError};
 
 /// The status written on a resource, if any.
 pub fn status_of(resource: &Resource) -> Option<&Value> {
@@ -90,6 +90,59 @@ pub fn stamp_creation(resource: &mut Resource, existing: Option<&Resource>) {
         Some(existing) => existing.metadata().creation_timestamp.clone(),
         None => Some(rfc3339_utc(std::time::SystemTime::now())),
     };
+}
+
+/// What storing `resource` over `existing` (`None`: nothing stored) stores, and whether it
+/// changes anything: the rule every put follows, and what a dry run answers with. A put that
+/// changes no spec, label or annotation is `Unchanged` and stores nothing (`existing` comes
+/// back as it is). Otherwise the store sets the generation, the creation time and the
+/// resourceVersion (`revision`, the revision of the write; a dry run passes `None` and keeps
+/// the existing one), and keeps the controller's status.
+pub fn would_put(
+    mut resource: Resource,
+    existing: Option<&Resource>,
+    revision: Option<Revision>,
+) -> (PutResult, Resource) {
+    if let Some(existing) = existing.filter(|e| same_content(e, &resource)) {
+        return (PutResult::Unchanged, existing.clone());
+    }
+    let generation = next_generation(existing, &resource);
+    stamp_creation(&mut resource, existing);
+    let metadata = resource.metadata_mut();
+    metadata.generation = Some(generation);
+    metadata.resource_version = match revision {
+        Some(revision) => Some(revision.as_resource_version()),
+        None => existing.and_then(|e| e.metadata().resource_version.clone()),
+    };
+    set_status(&mut resource, existing.and_then(status_of).cloned());
+    let result = if existing.is_some() {
+        PutResult::Configured
+    } else {
+        PutResult::Created
+    };
+    (result, resource)
+}
+
+/// The resourceVersion precondition: with `expected`, the stored object (`existing`) must
+/// exist with exactly that resourceVersion.
+pub fn check_expected(
+    key: &ResourceKey,
+    existing: Option<&Resource>,
+    expected: Option<&str>,
+) -> Result<(), StoreError> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let actual = existing.and_then(|r| r.metadata().resource_version.clone());
+    if actual.as_deref() == Some(expected) {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict {
+            key: key.clone(),
+            expected: expected.to_string(),
+            actual,
+        })
+    }
 }
 
 pub(crate) fn encode(resource: &Resource) -> Vec<u8> {
