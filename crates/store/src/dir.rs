@@ -7,9 +7,12 @@
 //! rescan reads every file and decodes only those whose bytes changed, then turns the
 //! difference into watch events. Revisions and generations are kept in memory: they restart
 //! with the process, which the list-and-watch protocol allows. Statuses are kept in memory
-//! too, so the API shows them.
+//! too, so the API shows them. Which files count and what their text means are the rules of
+//! [`scan`], shared with `lockgate validate`; `rescan` applies them incrementally.
 
-mod scan;
+mod rescan;
+pub mod scan;
+mod walk;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -28,7 +31,8 @@ use crate::record::{next_generation, same_content, set_status};
 use crate::{
     Listing, PutOutcome, Revision, SourceProblem, Store, StoreError, StoreKind, Watch, WatchEvent,
 };
-use scan::{Entry, Scanner};
+use rescan::Scanner;
+use scan::Entry;
 
 /// Quiet time after a file event before the directory is read.
 const SETTLE: Duration = Duration::from_millis(30);
