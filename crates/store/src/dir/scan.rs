@@ -37,6 +37,9 @@ use crate::SourceProblem;
 pub use super::walk::{Files, MAX_DEPTH, is_resource_file, list_files};
 
 /// What a file says should exist under one key.
+// Almost every entry is a resource: boxing it would cost an allocation each to save space on
+// the rare undecodable one.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Entry {
     Resource(Resource),

@@ -103,14 +103,15 @@ impl Walk<'_> {
                 Ok(meta) => meta,
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     // Gone since the listing (nothing to say), or a link that leads nowhere.
-                    if is_resource_file(&text) {
-                        if let Ok(target) = fs::read_link(&full) {
-                            let message = format!(
-                                "is a symbolic link to {}, which does not exist",
-                                target.display()
-                            );
-                            self.problem(&child, message);
-                        }
+                    if let Some(target) = is_resource_file(&text)
+                        .then(|| fs::read_link(&full).ok())
+                        .flatten()
+                    {
+                        let message = format!(
+                            "is a symbolic link to {}, which does not exist",
+                            target.display()
+                        );
+                        self.problem(&child, message);
                     }
                     continue;
                 }
