@@ -18,7 +18,7 @@
 //! nothing. A top directory that does not exist holds nothing (a gateway may start before its
 //! directory is mounted).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -50,11 +50,11 @@ pub fn list_files(root: &Path) -> Files {
     let mut walk = Walk {
         root,
         out: Files::default(),
-        seen: HashMap::new(),
+        seen: BTreeMap::new(),
     };
-    match fs::canonicalize(root) {
-        Ok(real) => {
-            walk.seen.insert(real, PathBuf::new());
+    match fs::metadata(root).and_then(|meta| directory_id(root, &meta)) {
+        Ok(id) => {
+            walk.seen.insert(id, PathBuf::new());
             walk.directory(Path::new(""), 0);
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -63,11 +63,32 @@ pub fn list_files(root: &Path) -> Files {
     walk.out
 }
 
+/// What makes a directory the same one by whatever path it is reached: its device and inode,
+/// which the metadata the walk reads anyway holds (a real path would cost a system call per
+/// component). A map ordered by it, not hashed: a few comparisons of two integers are cheaper
+/// than hashing them.
+#[cfg(unix)]
+type DirectoryId = (u64, u64);
+
+#[cfg(unix)]
+fn directory_id(_: &Path, meta: &fs::Metadata) -> std::io::Result<DirectoryId> {
+    use std::os::unix::fs::MetadataExt;
+    Ok((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+type DirectoryId = PathBuf;
+
+#[cfg(not(unix))]
+fn directory_id(full: &Path, _: &fs::Metadata) -> std::io::Result<DirectoryId> {
+    fs::canonicalize(full)
+}
+
 struct Walk<'a> {
     root: &'a Path,
     out: Files,
-    /// Every directory read so far, by its real path, with the path it was first reached by.
-    seen: HashMap<PathBuf, PathBuf>,
+    /// Every directory read so far, with the path it was first reached by.
+    seen: BTreeMap<DirectoryId, PathBuf>,
 }
 
 impl Walk<'_> {
@@ -121,31 +142,31 @@ impl Walk<'_> {
                 }
             };
             if meta.is_dir() {
-                self.subdirectory(child, &full, depth + 1);
+                self.subdirectory(child, &full, &meta, depth + 1);
             } else if meta.is_file() && is_resource_file(&text) {
                 self.out.files.push(child);
             }
         }
     }
 
-    fn subdirectory(&mut self, relative: PathBuf, full: &Path, depth: usize) {
+    fn subdirectory(&mut self, relative: PathBuf, full: &Path, meta: &fs::Metadata, depth: usize) {
         if depth > MAX_DEPTH {
             let message = format!("nested deeper than {MAX_DEPTH} directories: not read");
             return self.problem(&relative, message);
         }
-        let real = match fs::canonicalize(full) {
-            Ok(real) => real,
+        let id = match directory_id(full, meta) {
+            Ok(id) => id,
             Err(e) if e.kind() == ErrorKind::NotFound => return,
             Err(e) => return self.problem(&relative, format!("directory cannot be read: {e}")),
         };
-        if let Some(first) = self.seen.get(&real) {
+        if let Some(first) = self.seen.get(&id) {
             let message = format!(
                 "is the directory {} again (through a symbolic link): not read twice",
                 shown(first).display()
             );
             return self.problem(&relative, message);
         }
-        self.seen.insert(real, relative.clone());
+        self.seen.insert(id, relative.clone());
         self.directory(&relative, depth);
     }
 }
