@@ -1,12 +1,14 @@
 //! Reading the files a command is pointed at (`-f FILE|DIR|-`) and decoding their documents.
+//!
+//! A directory is read by the rules the gateway serves one by (`lockgate_store::scan`), so that
+//! what is applied or validated from a directory is what `serve --config-dir` would serve.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use lockgate_api::{DecodeError, Document, Resource, Skipped};
-use serde::Deserialize;
+use lockgate_store::scan::{self, Scan};
 
 /// The text of one file (or of standard input), with the name to show in messages.
 #[derive(Debug, Clone)]
@@ -25,24 +27,13 @@ pub(crate) enum Item {
     Invalid(Invalid),
 }
 
-/// A document that failed to decode, with what could still be read of it.
+/// A document that failed to decode.
 #[derive(Debug, Clone)]
 pub(crate) struct Invalid {
     pub(crate) error: DecodeError,
-    /// Its labels, when its metadata could be read: delegation selectors still see it.
-    pub(crate) labels: BTreeMap<String, String>,
 }
 
 impl Invalid {
-    /// The reason as it appears on the resource's report: the field path and the message.
-    pub(crate) fn reason(&self) -> String {
-        if self.error.path.is_empty() {
-            self.error.message.clone()
-        } else {
-            format!("{}: {}", self.error.path, self.error.message)
-        }
-    }
-
     /// The whole error, naming the file and document, for the terminal.
     pub(crate) fn describe(&self, source: &str) -> String {
         match self.error.resource {
@@ -53,9 +44,10 @@ impl Invalid {
     }
 }
 
-/// Reads every path: files as they are, directories as their YAML and JSON files (not
-/// recursive, hidden files skipped, sorted by name so the order is the same on every machine),
-/// `-` as standard input.
+/// Reads every path for the commands that send what they read (`apply`, `delete`): files as
+/// they are, directories as the files the gateway would serve from them (the rules of
+/// [`lockgate_store::scan`]: recursive, hidden names skipped, path order), `-` as standard input.
+/// A directory that cannot be read whole is refused rather than sent in part.
 pub(crate) fn read_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
     let mut sources = Vec::new();
     for path in paths {
@@ -65,12 +57,21 @@ pub(crate) fn read_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
                 .read_to_string(&mut text)
                 .context("reading standard input")?;
             sources.push(Source {
-                name: "<stdin>".into(),
+                name: STDIN.into(),
                 text,
             });
         } else if path.is_dir() {
-            for file in directory_files(path)? {
-                sources.push(read_file(&file)?);
+            let listed = scan::list_files(path);
+            if !listed.problems.is_empty() {
+                let problems: Vec<String> = listed.problems.iter().map(|p| p.to_string()).collect();
+                anyhow::bail!(
+                    "cannot read directory {} whole: {}",
+                    path.display(),
+                    problems.join("; ")
+                );
+            }
+            for file in listed.files {
+                sources.push(read_file(&path.join(file))?);
             }
         } else {
             sources.push(read_file(path)?);
@@ -79,25 +80,31 @@ pub(crate) fn read_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
     Ok(sources)
 }
 
-fn directory_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?;
-    let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot read directory {}", dir.display()))?;
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let wanted = [".yaml", ".yml", ".json"]
-            .iter()
-            .any(|ext| name.ends_with(ext));
-        if wanted && !name.starts_with('.') && path.is_file() {
-            files.push(path);
+/// Reads every path for `validate`, by the rules `serve --config-dir` reads a directory by (see
+/// [`lockgate_store::scan`]): a directory's files are named relative to it, as the gateway
+/// names them; a file as it was given; standard input as `<stdin>`. All of them make one set of
+/// files, so a resource defined twice anywhere among them is defined by its first definition.
+pub(crate) fn scan_paths(paths: &[PathBuf]) -> anyhow::Result<Scan> {
+    let mut scan = Scan::default();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("reading standard input")?;
+            scan.add_file(Path::new(STDIN), &bytes);
+        } else if path.is_dir() {
+            scan.add_dir(path);
+        } else {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            scan.add_file(path, &bytes);
         }
     }
-    files.sort();
-    Ok(files)
+    Ok(scan)
 }
+
+const STDIN: &str = "<stdin>";
 
 fn read_file(path: &Path) -> anyhow::Result<Source> {
     let text =
@@ -110,48 +117,13 @@ fn read_file(path: &Path) -> anyhow::Result<Source> {
 
 /// Decodes every document of `text`. A document that fails keeps the others going.
 pub(crate) fn decode(text: &str) -> Vec<Item> {
-    let mut raw: Option<Vec<serde_json::Value>> = None;
     lockgate_api::decode_documents(text)
         .into_iter()
         .map(|result| match result {
             Ok(Document::Resource(resource)) => Item::Resource(Box::new(resource)),
             Ok(Document::Skipped(skipped)) => Item::Skipped(skipped),
-            Err(error) => {
-                // Only failures need the raw documents (for their labels): read them lazily.
-                let raw = raw.get_or_insert_with(|| raw_documents(text));
-                let labels = raw
-                    .get(error.document.saturating_sub(1))
-                    .map(labels_of)
-                    .unwrap_or_default();
-                Item::Invalid(Invalid { error, labels })
-            }
+            Err(error) => Item::Invalid(Invalid { error }),
         })
-        .collect()
-}
-
-/// Every document of `text` as a plain value, numbered as `decode_documents` numbers them
-/// (index + 1, empty documents included).
-fn raw_documents(text: &str) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    for document in serde_yaml_ng::Deserializer::from_str(text) {
-        match serde_json::Value::deserialize(document) {
-            Ok(value) => out.push(value),
-            Err(_) => break,
-        }
-    }
-    out
-}
-
-fn labels_of(document: &serde_json::Value) -> BTreeMap<String, String> {
-    let Some(labels) = document
-        .pointer("/metadata/labels")
-        .and_then(serde_json::Value::as_object)
-    else {
-        return BTreeMap::new();
-    };
-    labels
-        .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
         .collect()
 }
 

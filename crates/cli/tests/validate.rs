@@ -160,7 +160,7 @@ fn a_decode_error_names_the_resource_and_field_path_and_fails() {
 }
 
 #[test]
-fn a_document_that_names_no_resource_fails_with_its_file_and_number() {
+fn a_document_that_names_no_resource_is_a_problem_of_its_file_and_fails() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.yaml");
     let rt = std::fs::read_to_string(seed("rt-echo-2.yaml")).unwrap();
@@ -172,9 +172,14 @@ fn a_document_that_names_no_resource_fails_with_its_file_and_number() {
     let output = validate(&["-f", &file.display().to_string()]);
     let (stdout, stderr) = texts(&output);
     assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
-    let expected = format!("error: {}: document 2: apiVersion: missing", file.display());
-    assert!(stderr.contains(&expected), "{stderr}");
+    // The file's problem comes after the resources, as `/check` shows a watched file's.
+    let expected = format!(
+        "File {}: Rejected\n  document 2: apiVersion: missing",
+        file.display()
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
     assert!(stdout.contains("RouteTable echo.echo-routes: "), "{stdout}");
+    assert!(stderr.contains("; 1 file with problems"), "{stderr}");
 }
 
 #[test]

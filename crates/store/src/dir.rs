@@ -8,9 +8,12 @@
 //! difference into watch events. Revisions and generations are kept in memory: they restart
 //! with the process, which the list-and-watch protocol allows. Statuses are kept in memory
 //! too, so the API shows them, and move no revision: every revision here is a resource write,
-//! so the content revision is the revision.
+//! so the content revision is the revision. Which files count and what their text means are
+//! the rules of [`scan`], shared with `lockgate validate`; `rescan` applies them incrementally.
 
-mod scan;
+mod rescan;
+pub mod scan;
+mod walk;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -30,7 +33,8 @@ use crate::{
     Listing, Precondition, PutOutcome, Revision, SourceProblem, Store, StoreError, StoreKind,
     Watch, WatchEvent,
 };
-use scan::{Entry, Scanner};
+use rescan::Scanner;
+use scan::Entry;
 
 /// Quiet time after a file event before the directory is read.
 const SETTLE: Duration = Duration::from_millis(30);

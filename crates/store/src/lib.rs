@@ -9,6 +9,8 @@
 //! - [`EmbeddedStore`]: a redb database under the state directory, the default. Every
 //!   acknowledged write is committed durably before the call returns.
 //! - [`DirStore`]: a directory of YAML files, read-only to the API, watched for changes (GitOps).
+//!   How files are read ([`scan`]) is public, so that offline validation reads a directory by
+//!   exactly the rules the gateway serves it by.
 //!
 //! The store owns `metadata.resourceVersion` (the revision of the object's last stored write)
 //! and `metadata.generation` (1 on creation, +1 whenever the spec changes). Statuses are the
@@ -35,7 +37,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use lockgate_api::{Kind, Resource, ResourceKey, Undecodable};
 
-pub use dir::{DirStore, DirStoreOptions};
+pub use dir::{DirStore, DirStoreOptions, scan};
 pub use embedded::EmbeddedStore;
 pub use event_log::Watch;
 pub use record::{

@@ -144,7 +144,7 @@ async fn a_bad_file_is_reported_and_the_rest_keeps_serving() {
         .collect();
     assert_eq!(names, ["echo", "routes"]);
 
-    // The typo names its resource: it is present and invalid, with the file and field path.
+    // The typo names its resource: it is present and invalid, with the field path and the file.
     assert_eq!(listing.undecodable.len(), 1);
     let (key, undecodable) = &listing.undecodable[0];
     assert_eq!(key, &rt("typo"));
@@ -154,7 +154,7 @@ async fn a_bad_file_is_reported_and_the_rest_keeps_serving() {
     );
     let error = &undecodable.errors[0];
     assert!(
-        error.starts_with("typo.yaml: spec.routes[0].matchers[0]"),
+        error.starts_with("spec.routes[0].matchers[0]") && error.ends_with("(in typo.yaml)"),
         "{error}"
     );
     assert!(error.contains("prefx"), "{error}");
@@ -188,7 +188,7 @@ async fn a_bad_file_is_reported_and_the_rest_keeps_serving() {
         Some("echo")
     );
     assert!(
-        undecodable.errors[0].starts_with("rt.yaml: "),
+        undecodable.errors[0].ends_with(" (in rt.yaml)"),
         "{:?}",
         undecodable.errors
     );

@@ -1,22 +1,28 @@
 //! `lockgate validate -f PATH... [-o json]`: the translator's verdict on a set of files, offline.
 //!
-//! The files are read as one snapshot, exactly as a gateway holding them would translate them,
-//! so a route table is judged together with the upstreams and virtual services beside it. Only
-//! the resources written in the files are reported: the implicit default Settings is there for
-//! the translation, not for the report.
+//! The files are read by the rules `serve --config-dir` reads a directory by
+//! (`lockgate_store::scan`: which files count, their order, what a document that does not
+//! decode means, which definition of a resource defined twice counts), and translated as one
+//! snapshot, exactly as a gateway holding them would translate them, so a route table is judged
+//! together with the upstreams and virtual services beside it, and a CI check on a directory
+//! sees what the gateway serving it would show on `/check`. Only the resources written in the
+//! files are reported: the implicit default Settings is there for the translation, not for the
+//! report. Problems of the files themselves come after the resources, one report of kind `File`
+//! per file, as `/check` shows them.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use lockgate_api::{ResourceKey, Snapshot, Undecodable};
+use lockgate_store::SourceProblem;
+use lockgate_store::scan::Scan;
 
 use crate::output::ResourceReport;
-use crate::sources::{self, Item};
+use crate::sources;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ValidateArgs {
-    /// Files or directories (their .yaml, .yml and .json files) to validate; `-` reads stdin.
+    /// Files or directories to validate; a directory is read as `serve --config-dir` reads it
+    /// (its .yaml, .yml and .json files at any depth, hidden names skipped); `-` reads stdin.
     #[arg(short = 'f', long = "filename", required = true, num_args = 1..)]
     files: Vec<PathBuf>,
     /// Output format: the default is for people, `json` for scripts.
@@ -32,22 +38,25 @@ enum Format {
 /// What validation found, before it is printed.
 #[derive(Debug, Default)]
 pub(crate) struct Validation {
+    /// The files' resources in the order they define them, then one report per file with
+    /// problems (kind [`FILE`]).
     pub(crate) resources: Vec<ResourceReport>,
-    /// Documents that failed before they could be named: they fail the run on their own.
-    pub(crate) unnamed_errors: Vec<String>,
-    /// Notices for people (skipped documents, duplicates), printed on stderr.
+    /// Notices for people (documents of other API groups), printed on stderr.
     pub(crate) notices: Vec<String>,
 }
 
+/// The kind `/check` gives a file's own problems: the same here, so that one parser reads both.
+pub(crate) const FILE: &str = "File";
+
 impl Validation {
     pub(crate) fn failed(&self) -> bool {
-        !self.unnamed_errors.is_empty() || self.resources.iter().any(ResourceReport::is_rejected)
+        self.resources.iter().any(ResourceReport::is_rejected)
     }
 }
 
 pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    let sources = sources::read_sources(&args.files)?;
-    let validation = validate_sources(&sources);
+    let scan = sources::scan_paths(&args.files)?;
+    let validation = validate_scan(&scan);
     for notice in &validation.notices {
         eprintln!("{notice}");
     }
@@ -58,9 +67,6 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         }
         None => print_for_people(&validation),
     }
-    for error in &validation.unnamed_errors {
-        eprintln!("error: {error}");
-    }
     Ok(if validation.failed() {
         ExitCode::FAILURE
     } else {
@@ -69,19 +75,26 @@ pub(crate) fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_for_people(validation: &Validation) {
-    for report in &validation.resources {
+    let (files, resources): (Vec<&ResourceReport>, Vec<&ResourceReport>) =
+        validation.resources.iter().partition(|r| r.kind == FILE);
+    for report in &resources {
         println!("{}", report.indented(""));
     }
-    let count = |state: &str| {
-        validation
-            .resources
-            .iter()
-            .filter(|r| r.state == state)
-            .count()
+    for file in &files {
+        println!("{FILE} {}: {}", file.name, file.state);
+        for reason in &file.reasons {
+            println!("  {reason}");
+        }
+    }
+    let count = |state: &str| resources.iter().filter(|r| r.state == state).count();
+    let total = resources.len();
+    let files = match files.len() {
+        0 => String::new(),
+        1 => "; 1 file with problems".into(),
+        n => format!("; {n} files with problems"),
     };
-    let total = validation.resources.len();
     eprintln!(
-        "{total} resource{}: {} Accepted, {} Warning, {} Rejected",
+        "{total} resource{}: {} Accepted, {} Warning, {} Rejected{files}",
         if total == 1 { "" } else { "s" },
         count("Accepted"),
         count("Warning"),
@@ -89,80 +102,42 @@ fn print_for_people(validation: &Validation) {
     );
 }
 
-/// Decodes every source into one snapshot, translates it, and reports each resource of the
-/// files in the order the files name them.
-pub(crate) fn validate_sources(sources: &[sources::Source]) -> Validation {
-    let mut validation = Validation::default();
-    let mut snapshot = Snapshot::default();
-    // Every resource of the files, first appearance first; where it was defined; and the
-    // decode errors of the ones that did not decode.
-    let mut order: Vec<ResourceKey> = Vec::new();
-    let mut defined_in: BTreeMap<ResourceKey, String> = BTreeMap::new();
-    let mut decode_errors: BTreeMap<ResourceKey, Vec<String>> = BTreeMap::new();
+/// Translates what the scan defined and reports each resource of the files in the order the
+/// files define them, then the files' own problems.
+pub(crate) fn validate_scan(scan: &Scan) -> Validation {
+    let notices = scan
+        .skipped
+        .iter()
+        .map(|(file, skipped)| format!("{}: {skipped}", file.display()))
+        .collect();
+    let reports = lockgate_translate::validate(&scan.snapshot());
+    let mut resources: Vec<ResourceReport> = scan
+        .entries
+        .iter()
+        .map(|(key, _)| ResourceReport::new(key, &reports.get(key).cloned().unwrap_or_default()))
+        .collect();
+    resources.extend(file_reports(&scan.problems));
+    Validation { resources, notices }
+}
 
-    for source in sources {
-        for item in sources::decode(&source.text) {
-            let key = match item {
-                Item::Skipped(skipped) => {
-                    validation
-                        .notices
-                        .push(format!("{}: {skipped}", source.name));
-                    continue;
-                }
-                Item::Invalid(invalid) => {
-                    let Some(key) = invalid.error.resource.clone() else {
-                        validation
-                            .unnamed_errors
-                            .push(invalid.describe(&source.name));
-                        continue;
-                    };
-                    decode_errors
-                        .entry(key.clone())
-                        .or_default()
-                        .push(invalid.reason());
-                    snapshot.insert_undecodable(
-                        key.clone(),
-                        Undecodable {
-                            labels: invalid.labels.clone(),
-                            errors: vec![invalid.reason()],
-                        },
-                    );
-                    key
-                }
-                Item::Resource(resource) => {
-                    let key = resource.key();
-                    // A later definition replaces an earlier one, as applying the files in order
-                    // would; a decode error of the earlier one no longer applies.
-                    decode_errors.remove(&key);
-                    snapshot.insert(*resource);
-                    key
-                }
-            };
-            if let Some(previous) = defined_in.insert(key.clone(), source.name.clone()) {
-                validation.notices.push(format!(
-                    "{}: {key} is also defined in {previous}; the later definition is validated",
-                    source.name
-                ));
-            } else {
-                order.push(key);
-            }
+/// One Rejected report per file, its problems as reasons in the order they were found: what
+/// `/check` makes of a watched directory's problems.
+fn file_reports(problems: &[SourceProblem]) -> Vec<ResourceReport> {
+    let mut out: Vec<ResourceReport> = Vec::new();
+    for problem in problems {
+        let name = problem.file.display().to_string();
+        match out.iter_mut().find(|r| r.name == name) {
+            Some(file) => file.reasons.push(problem.message.clone()),
+            None => out.push(ResourceReport {
+                kind: FILE.into(),
+                namespace: String::new(),
+                name,
+                state: "Rejected".into(),
+                reasons: vec![problem.message.clone()],
+            }),
         }
     }
-
-    let reports = lockgate_translate::validate(&snapshot);
-    for key in order {
-        let mut report = reports.get(&key).cloned().unwrap_or_default();
-        if decode_errors.contains_key(&key) {
-            // The decode errors first: they are why everything else about it is unknown.
-            report
-                .problems
-                .sort_by_key(|p| p.code != lockgate_translate::Code::DecodeError);
-        }
-        validation
-            .resources
-            .push(ResourceReport::new(&key, &report));
-    }
-    validation
+    out
 }
 
 #[cfg(test)]
