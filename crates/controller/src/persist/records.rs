@@ -1,0 +1,540 @@
+//! The last known good as records: how a [`PolicyState`] is split into blobs and joined again.
+//!
+//! - `lkg/routes/<hash>`: one chunk of a virtual host's routes, with the keys of the clusters
+//!   they forward to (routes name clusters by their place in the chunk's own list, so that a
+//!   cluster added elsewhere renumbers nothing here). A small host is one chunk; a large one is
+//!   cut where a route's origin hashes to a boundary, so that a change in one place moves no
+//!   boundary anywhere else and rewrites only the chunks it touches.
+//! - `lkg/clusters/<hash>`: one chunk of the served clusters (endpoints included, so that the
+//!   restored configuration is served as it was, before anything is translated), cut the same
+//!   way by cluster key.
+//! - `lkg/rt/<hash>` and `lkg/vs/<hash>`: one kept last valid route table or virtual service.
+//! - `lkg/manifest`: names all of them, in order, with each host's name and domains.
+//!
+//! Every record is named by the SHA-256 of its bytes (128 bits of it, in hex), and one that
+//! would pass [`PART_MAX`] bytes is cut into parts, each named by its own bytes. A name is
+//! therefore a promise about content: a record already in the store is never written again,
+//! and one read back is checked against its name.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::sync::Arc;
+
+use lockgate_api::{RouteTable, VirtualService};
+use lockgate_compiled::{
+    Action, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Route, Target, VirtualHost,
+    WeightedTarget,
+};
+use lockgate_translate::PolicyState;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Every record's name starts with it.
+pub(crate) const PREFIX: &str = "lkg/";
+/// The one record not named by its content: replaced on every persist, never deleted.
+pub(crate) const MANIFEST: &str = "lkg/manifest";
+/// The largest blob written: well inside etcd's 1.5 MiB request limit.
+pub(crate) const PART_MAX: usize = 512 * 1024;
+const FORMAT: u32 = 1;
+
+/// A chunk ends after an item whose boundary hash is 0 modulo this (so chunks hold about this
+/// many items) ...
+const AVERAGE_ITEMS: u64 = 32;
+/// ... or once it holds this many.
+const MAX_ITEMS: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Routes,
+    Clusters,
+    RouteTable,
+    VirtualService,
+}
+
+impl Kind {
+    fn name(self, hash: &str) -> String {
+        let dir = match self {
+            Kind::Routes => "routes",
+            Kind::Clusters => "clusters",
+            Kind::RouteTable => "rt",
+            Kind::VirtualService => "vs",
+        };
+        format!("{PREFIX}{dir}/{hash}")
+    }
+}
+
+/// One record: the hashes of its parts, in order (nearly always one).
+type Parts = Vec<String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Manifest {
+    format: u32,
+    hosts: Vec<HostEntry>,
+    clusters: Vec<Parts>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    route_tables: BTreeMap<String, Parts>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    virtual_services: BTreeMap<String, Parts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct HostEntry {
+    name: String,
+    domains: Vec<String>,
+    chunks: Vec<Parts>,
+}
+
+/// A chunk of routes; a route's `Target::Cluster(n)` is `clusters[n]`.
+#[derive(Serialize, Deserialize)]
+struct RoutesRecord {
+    clusters: Vec<ClusterKey>,
+    routes: Vec<Route>,
+}
+
+impl Manifest {
+    pub(crate) fn decode(bytes: &[u8]) -> Result<Manifest, String> {
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        if manifest.format != FORMAT {
+            return Err(format!(
+                "format {} is not one this lockgate reads ({FORMAT})",
+                manifest.format
+            ));
+        }
+        Ok(manifest)
+    }
+
+    /// Every record name the manifest refers to.
+    pub(crate) fn names(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let mut add = |kind: Kind, parts: &Parts| {
+            names.extend(parts.iter().map(|hash| kind.name(hash)));
+        };
+        for host in &self.hosts {
+            host.chunks.iter().for_each(|c| add(Kind::Routes, c));
+        }
+        self.clusters.iter().for_each(|c| add(Kind::Clusters, c));
+        self.route_tables
+            .values()
+            .for_each(|p| add(Kind::RouteTable, p));
+        self.virtual_services
+            .values()
+            .for_each(|p| add(Kind::VirtualService, p));
+        names
+    }
+}
+
+/// What was last split or joined, to tell which records a new state can reuse.
+#[derive(Debug, Default)]
+pub(crate) struct Index {
+    served: Arc<CompiledConfig>,
+    /// Per virtual host name: its chunks, as ranges of its routes.
+    hosts: HashMap<String, Vec<Chunk>>,
+    /// Chunks as ranges of `served.clusters`.
+    clusters: Vec<Chunk>,
+    route_tables: BTreeMap<String, (Arc<RouteTable>, Parts)>,
+    virtual_services: BTreeMap<String, (Arc<VirtualService>, Parts)>,
+}
+
+#[derive(Debug, Clone)]
+struct Chunk {
+    range: Range<usize>,
+    parts: Parts,
+}
+
+/// A state split into records.
+#[derive(Debug)]
+pub(crate) struct Split {
+    pub(crate) manifest: Vec<u8>,
+    /// Every record the manifest names.
+    pub(crate) referenced: BTreeSet<String>,
+    /// The bytes of every referenced record that is not in the store already.
+    pub(crate) fresh: BTreeMap<String, Vec<u8>>,
+    pub(crate) index: Index,
+}
+
+/// Splits `state` into records, reusing those of `previous` whose content has not changed and
+/// that `present` says are stored.
+pub(crate) fn split(
+    state: &PolicyState,
+    previous: &Index,
+    present: &HashSet<String>,
+) -> Result<Split, String> {
+    let mut out = Writer {
+        present,
+        fresh: BTreeMap::new(),
+    };
+    let served = &state.served;
+    let mut index = Index {
+        served: Arc::clone(served),
+        ..Index::default()
+    };
+
+    let before = &previous.served.clusters;
+    let old_chunks: HashMap<&ClusterKey, &Chunk> = previous
+        .clusters
+        .iter()
+        .filter_map(|c| Some((&before.get(c.range.start)?.key, c)))
+        .collect();
+    let mut clusters = Vec::new();
+    for range in chunk_ranges(served.clusters.len(), |i| {
+        boundary_hash(&served.clusters[i].key.to_string())
+    }) {
+        let items = &served.clusters[range.clone()];
+        let reused = old_chunks
+            .get(&items[0].key)
+            .filter(|old| before.get(old.range.clone()) == Some(items))
+            .map(|old| old.parts.clone());
+        let parts = match reused.filter(|parts| out.all_present(Kind::Clusters, parts)) {
+            Some(parts) => parts,
+            None => out.record(Kind::Clusters, &items)?,
+        };
+        clusters.push(parts.clone());
+        index.clusters.push(Chunk { range, parts });
+    }
+
+    let old_hosts: HashMap<&str, &VirtualHost> = previous
+        .served
+        .virtual_hosts
+        .iter()
+        .map(|v| (v.name.as_str(), v))
+        .collect();
+    let mut hosts = Vec::with_capacity(served.virtual_hosts.len());
+    for host in &served.virtual_hosts {
+        let old_host = old_hosts.get(host.name.as_str()).copied();
+        let old_chunks: HashMap<&str, &Chunk> = match (old_host, previous.hosts.get(&host.name)) {
+            (Some(old_host), Some(chunks)) => chunks
+                .iter()
+                .filter_map(|c| Some((old_host.routes.get(c.range.start)?.origin.as_str(), c)))
+                .collect(),
+            _ => HashMap::new(),
+        };
+        let mut chunks = Vec::new();
+        let mut kept = Vec::new();
+        for range in chunk_ranges(host.routes.len(), |i| {
+            boundary_hash(&host.routes[i].origin)
+        }) {
+            let routes = &host.routes[range.clone()];
+            let reused = old_chunks
+                .get(routes[0].origin.as_str())
+                .filter(|old| {
+                    let Some(old_routes) = old_host.and_then(|h| h.routes.get(old.range.clone()))
+                    else {
+                        return false;
+                    };
+                    old_routes.len() == routes.len()
+                        && routes.iter().zip(old_routes).all(|(new, old)| {
+                            same_route(new, &served.clusters, old, &previous.served.clusters)
+                        })
+                })
+                .map(|old| old.parts.clone());
+            let parts = match reused.filter(|parts| out.all_present(Kind::Routes, parts)) {
+                Some(parts) => parts,
+                None => out.record(Kind::Routes, &routes_record(host, routes, served)?)?,
+            };
+            chunks.push(parts.clone());
+            kept.push(Chunk { range, parts });
+        }
+        index.hosts.insert(host.name.clone(), kept);
+        hosts.push(HostEntry {
+            name: host.name.clone(),
+            domains: host.domains.clone(),
+            chunks,
+        });
+    }
+
+    let route_tables = out.kept(
+        Kind::RouteTable,
+        &state.last_valid_route_tables,
+        &previous.route_tables,
+        &mut index.route_tables,
+    )?;
+    let virtual_services = out.kept(
+        Kind::VirtualService,
+        &state.last_valid_virtual_services,
+        &previous.virtual_services,
+        &mut index.virtual_services,
+    )?;
+    let manifest = Manifest {
+        format: FORMAT,
+        hosts,
+        clusters,
+        route_tables,
+        virtual_services,
+    };
+    Ok(Split {
+        referenced: manifest.names(),
+        manifest: serde_json::to_vec(&manifest).map_err(|e| e.to_string())?,
+        fresh: out.fresh,
+        index,
+    })
+}
+
+/// Where records are serialised to.
+struct Writer<'a> {
+    present: &'a HashSet<String>,
+    fresh: BTreeMap<String, Vec<u8>>,
+}
+
+impl Writer<'_> {
+    fn all_present(&self, kind: Kind, parts: &Parts) -> bool {
+        parts.iter().all(|hash| self.present.contains(&kind.name(hash)))
+    }
+
+    /// Serialises one record, keeps the parts the store lacks and returns their hashes.
+    fn record(&mut self, kind: Kind, value: &impl Serialize) -> Result<Parts, String> {
+        let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+        let mut parts = Vec::with_capacity(bytes.len() / PART_MAX + 1);
+        for part in bytes.chunks(PART_MAX) {
+            let hash = content_hash(part);
+            let name = kind.name(&hash);
+            if !self.present.contains(&name) {
+                self.fresh.insert(name, part.to_vec());
+            }
+            parts.push(hash);
+        }
+        Ok(parts)
+    }
+
+    /// The records of kept last valid resources, reusing the previous ones where unchanged.
+    fn kept<T: Serialize + PartialEq>(
+        &mut self,
+        kind: Kind,
+        kept: &BTreeMap<String, Arc<T>>,
+        previous: &BTreeMap<String, (Arc<T>, Parts)>,
+        index: &mut BTreeMap<String, (Arc<T>, Parts)>,
+    ) -> Result<BTreeMap<String, Parts>, String> {
+        let mut out = BTreeMap::new();
+        for (id, resource) in kept {
+            let reused = previous
+                .get(id)
+                .filter(|(old, parts)| {
+                    (Arc::ptr_eq(old, resource) || old == resource) && self.all_present(kind, parts)
+                })
+                .map(|(_, parts)| parts.clone());
+            let parts = match reused {
+                Some(parts) => parts,
+                None => self.record(kind, resource.as_ref())?,
+            };
+            index.insert(id.clone(), (Arc::clone(resource), parts.clone()));
+            out.insert(id.clone(), parts);
+        }
+        Ok(out)
+    }
+}
+
+/// A chunk of `host`'s routes with its clusters renumbered into the chunk's own list.
+fn routes_record(
+    host: &VirtualHost,
+    routes: &[Route],
+    served: &CompiledConfig,
+) -> Result<RoutesRecord, String> {
+    let mut keys = Vec::new();
+    let mut local: HashMap<usize, usize> = HashMap::new();
+    let mut routes = routes.to_vec();
+    for route in &mut routes {
+        for id in cluster_ids_mut(route) {
+            let cluster = served.clusters.get(id.0).ok_or_else(|| {
+                format!(
+                    "a route of {} forwards to cluster {}, which the configuration does not have",
+                    host.name, id.0
+                )
+            })?;
+            let n = *local.entry(id.0).or_insert_with(|| {
+                keys.push(cluster.key.clone());
+                keys.len() - 1
+            });
+            *id = ClusterId(n);
+        }
+    }
+    Ok(RoutesRecord {
+        clusters: keys,
+        routes,
+    })
+}
+
+/// Joins the records `manifest` names (`parts`: name to bytes, already checked against their
+/// names) into the state they were split from, and the index of that split.
+pub(crate) fn join(
+    manifest: &Manifest,
+    parts: &BTreeMap<String, Vec<u8>>,
+) -> Result<(PolicyState, Index), String> {
+    let read = |kind: Kind, record: &Parts| -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        for hash in record {
+            let name = kind.name(hash);
+            let part = parts.get(&name).ok_or_else(|| format!("{name} is missing"))?;
+            bytes.extend_from_slice(part);
+        }
+        Ok(bytes)
+    };
+    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("{what} does not decode: {e}"))
+    }
+
+    let mut index = Index::default();
+    let mut clusters: Vec<Cluster> = Vec::new();
+    for record in &manifest.clusters {
+        let chunk: Vec<Cluster> = decode(&read(Kind::Clusters, record)?, "a cluster record")?;
+        let range = clusters.len()..clusters.len() + chunk.len();
+        clusters.extend(chunk);
+        index.clusters.push(Chunk {
+            range,
+            parts: record.clone(),
+        });
+    }
+    let ids: HashMap<&ClusterKey, usize> = clusters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (&c.key, i))
+        .collect();
+
+    let mut hosts = Vec::with_capacity(manifest.hosts.len());
+    for entry in &manifest.hosts {
+        let mut routes = Vec::new();
+        let mut chunks = Vec::with_capacity(entry.chunks.len());
+        for record in &entry.chunks {
+            let what = format!("a route record of {}", entry.name);
+            let chunk: RoutesRecord = decode(&read(Kind::Routes, record)?, &what)?;
+            let start = routes.len();
+            for mut route in chunk.routes {
+                for id in cluster_ids_mut(&mut route) {
+                    let global = chunk
+                        .clusters
+                        .get(id.0)
+                        .and_then(|key| ids.get(key))
+                        .ok_or_else(|| format!("{what} names a cluster no record holds"))?;
+                    *id = ClusterId(*global);
+                }
+                routes.push(route);
+            }
+            chunks.push(Chunk {
+                range: start..routes.len(),
+                parts: record.clone(),
+            });
+        }
+        index.hosts.insert(entry.name.clone(), chunks);
+        hosts.push(VirtualHost {
+            name: entry.name.clone(),
+            domains: entry.domains.clone(),
+            routes,
+        });
+    }
+    let served = Arc::new(CompiledConfig::new(hosts, clusters));
+    index.served = Arc::clone(&served);
+
+    let mut state = PolicyState {
+        served,
+        ..PolicyState::default()
+    };
+    for (id, record) in &manifest.route_tables {
+        let table: Arc<RouteTable> = decode(&read(Kind::RouteTable, record)?, id)?;
+        index
+            .route_tables
+            .insert(id.clone(), (Arc::clone(&table), record.clone()));
+        state.last_valid_route_tables.insert(id.clone(), table);
+    }
+    for (id, record) in &manifest.virtual_services {
+        let service: Arc<VirtualService> = decode(&read(Kind::VirtualService, record)?, id)?;
+        index
+            .virtual_services
+            .insert(id.clone(), (Arc::clone(&service), record.clone()));
+        state.last_valid_virtual_services.insert(id.clone(), service);
+    }
+    Ok((state, index))
+}
+
+/// Whether a record's bytes are what its name says.
+pub(crate) fn matches_name(name: &str, bytes: &[u8]) -> bool {
+    name.rsplit_once('/')
+        .is_some_and(|(_, hash)| hash == content_hash(bytes))
+}
+
+fn content_hash(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut hex = String::with_capacity(32);
+    for b in &digest[..16] {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+/// Cuts `0..len` into chunks ending after each item whose hash is a boundary, and every
+/// [`MAX_ITEMS`] items at the latest.
+fn chunk_ranges(len: usize, hash: impl Fn(usize) -> u64) -> Vec<Range<usize>> {
+    let mut ranges = Vec::with_capacity(len / AVERAGE_ITEMS as usize + 1);
+    let mut start = 0;
+    for i in 0..len {
+        if hash(i) % AVERAGE_ITEMS == 0 || i + 1 - start >= MAX_ITEMS {
+            ranges.push(start..i + 1);
+            start = i + 1;
+        }
+    }
+    if start < len {
+        ranges.push(start..len);
+    }
+    ranges
+}
+
+/// FNV-1a, finished with splitmix64's mixer so that every bit depends on every byte. Stable
+/// across runs and builds, so a restart finds the boundaries it persisted.
+fn boundary_hash(text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Whether two routes are the same once their clusters are named by key (what a route record
+/// holds). Destructured in full, so that a field added to the compiled routes is not missed.
+fn same_route(a: &Route, a_clusters: &[Cluster], b: &Route, b_clusters: &[Cluster]) -> bool {
+    let Route {
+        origin,
+        matcher,
+        action,
+        options,
+    } = a;
+    *origin == b.origin
+        && *matcher == b.matcher
+        && *options == b.options
+        && match (action, &b.action) {
+            (Action::Forward(fa), Action::Forward(fb)) => {
+                let Forward {
+                    destinations,
+                    total_weight,
+                } = fa;
+                *total_weight == fb.total_weight
+                    && destinations.len() == fb.destinations.len()
+                    && destinations.iter().zip(&fb.destinations).all(|(da, db)| {
+                        let WeightedTarget { weight, target } = da;
+                        *weight == db.weight
+                            && match (target, &db.target) {
+                                (Target::Cluster(x), Target::Cluster(y)) => {
+                                    let x = a_clusters.get(x.0).map(|c| &c.key);
+                                    x.is_some() && x == b_clusters.get(y.0).map(|c| &c.key)
+                                }
+                                (x, y) => x == y,
+                            }
+                    })
+            }
+            (x, y) => x == y,
+        }
+}
+
+fn cluster_ids_mut(route: &mut Route) -> impl Iterator<Item = &mut ClusterId> + '_ {
+    let destinations = match &mut route.action {
+        Action::Forward(f) => f.destinations.as_mut_slice(),
+        _ => &mut [],
+    };
+    destinations.iter_mut().filter_map(|d| match &mut d.target {
+        Target::Cluster(id) => Some(id),
+        Target::Invalid { .. } => None,
+    })
+}
+
+#[cfg(test)]
+#[path = "records_test.rs"]
+mod tests;
