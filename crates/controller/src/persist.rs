@@ -82,7 +82,9 @@ impl LastKnownGood {
     pub async fn restore(store: &dyn Store) -> (Option<PolicyState>, LastKnownGood) {
         let mut lkg = LastKnownGood::default();
         match store.list_blobs(PREFIX).await {
-            Ok(names) => lkg.known.extend(names.into_iter().filter(|n| n != MANIFEST)),
+            Ok(names) => lkg
+                .known
+                .extend(names.into_iter().filter(|n| n != MANIFEST)),
             Err(e) => tracing::warn!("cannot list the persisted last known good: {e}"),
         }
         // Left behind by an upgrade that crashed between writing the manifest and deleting it.
@@ -224,10 +226,7 @@ async fn read_records(store: &dyn Store) -> Result<Option<Records>, String> {
     };
     let manifest = Manifest::decode(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
     let names: Vec<String> = manifest.names().into_iter().collect();
-    let values = store
-        .get_blobs(&names)
-        .await
-        .map_err(|e| e.to_string())?;
+    let values = store.get_blobs(&names).await.map_err(|e| e.to_string())?;
     let mut parts = BTreeMap::new();
     for (name, value) in names.iter().zip(values) {
         let value = value.ok_or_else(|| format!("{name}, which {MANIFEST} names, is missing"))?;

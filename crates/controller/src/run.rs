@@ -221,7 +221,12 @@ async fn translate_and_publish(
     // records of anything unchanged (a failed persist is retried by the next translation).
     let persistable = Arc::new(state.persistable(&snapshot));
     let persisting = std::time::Instant::now();
-    match lkg.lock().await.persist(shared.store.as_ref(), persistable).await {
+    match lkg
+        .lock()
+        .await
+        .persist(shared.store.as_ref(), persistable)
+        .await
+    {
         Ok(written) if written.records > 0 => tracing::debug!(
             records = written.records,
             bytes = written.bytes,

@@ -80,7 +80,10 @@ pub(crate) fn config(hosts: usize, routes: usize) -> CompiledConfig {
     let mut keys: Vec<usize> = (0..=hosts).collect();
     keys.sort_by_key(|u| key(*u));
     let position = |u: usize| keys.iter().position(|k| *k == u).expect("cluster");
-    let clusters = keys.iter().map(|u| cluster(*u, 10_000 + *u as u16)).collect();
+    let clusters = keys
+        .iter()
+        .map(|u| cluster(*u, 10_000 + *u as u16))
+        .collect();
     let hosts = (0..hosts)
         .map(|h| VirtualHost {
             name: format!("team{h}.app"),

@@ -211,9 +211,7 @@ pub(crate) fn split(
         };
         let mut chunks = Vec::new();
         let mut kept = Vec::new();
-        for range in chunk_ranges(host.routes.len(), |i| {
-            boundary_hash(&host.routes[i].origin)
-        }) {
+        for range in chunk_ranges(host.routes.len(), |i| boundary_hash(&host.routes[i].origin)) {
             let routes = &host.routes[range.clone()];
             let reused = old_chunks
                 .get(routes[0].origin.as_str())
@@ -278,7 +276,9 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     fn all_present(&self, kind: Kind, parts: &Parts) -> bool {
-        parts.iter().all(|hash| self.present.contains(&kind.name(hash)))
+        parts
+            .iter()
+            .all(|hash| self.present.contains(&kind.name(hash)))
     }
 
     /// Serialises one record, keeps the parts the store lacks and returns their hashes.
@@ -363,7 +363,9 @@ pub(crate) fn join(
         let mut bytes = Vec::new();
         for hash in record {
             let name = kind.name(hash);
-            let part = parts.get(&name).ok_or_else(|| format!("{name} is missing"))?;
+            let part = parts
+                .get(&name)
+                .ok_or_else(|| format!("{name} is missing"))?;
             bytes.extend_from_slice(part);
         }
         Ok(bytes)
@@ -439,7 +441,9 @@ pub(crate) fn join(
         index
             .virtual_services
             .insert(id.clone(), (Arc::clone(&service), record.clone()));
-        state.last_valid_virtual_services.insert(id.clone(), service);
+        state
+            .last_valid_virtual_services
+            .insert(id.clone(), service);
     }
     Ok((state, index))
 }

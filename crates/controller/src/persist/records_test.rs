@@ -150,11 +150,15 @@ fn kept_resources_are_one_record_each_and_reused_while_unchanged() {
         fixtures::route_table("other", "/other"),
     );
     let first = first_split(&before);
-    assert_eq!(kinds(&first.fresh).iter().filter(|k| **k == "rt").count(), 2);
+    assert_eq!(
+        kinds(&first.fresh).iter().filter(|k| **k == "rt").count(),
+        2
+    );
     let mut after = before.clone();
-    after
-        .last_valid_route_tables
-        .insert("team0.other".into(), fixtures::route_table("other", "/else"));
+    after.last_valid_route_tables.insert(
+        "team0.other".into(),
+        fixtures::route_table("other", "/else"),
+    );
     after.last_valid_virtual_services.clear();
     let next = next_split(&after, &first);
     assert_eq!(kinds(&next.fresh), ["rt"]);
