@@ -20,7 +20,7 @@
 mod fixtures;
 mod records;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use lockgate_store::{BlobBatch, BlobLimits, Store, StoreError};
@@ -225,25 +225,39 @@ async fn read_records(store: &dyn Store) -> Result<Option<Records>, String> {
         return Ok(None);
     };
     let manifest = Manifest::decode(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
-    let names: Vec<String> = manifest.names().into_iter().collect();
-    let values = store.get_blobs(&names).await.map_err(|e| e.to_string())?;
     let mut parts = BTreeMap::new();
-    for (name, value) in names.iter().zip(values) {
-        let value = value.ok_or_else(|| format!("{name}, which {MANIFEST} names, is missing"))?;
-        if !records::matches_name(name, &value) {
-            return Err(format!(
-                "{name} is damaged: its bytes are not what its name says"
-            ));
-        }
-        parts.insert(name.clone(), value);
-    }
+    read_checked(store, manifest.names(), &mut parts).await?;
+    // The route records are named by the host records just read.
+    let routes = records::route_names(&manifest, &parts)?;
+    read_checked(store, routes, &mut parts).await?;
+    let names = parts.keys().cloned().collect();
     let (state, index) = records::join(&manifest, &parts)?;
     Ok(Some(Records {
         state,
         index,
-        names: names.into_iter().collect(),
+        names,
         manifest: bytes,
     }))
+}
+
+/// Reads `names` into `parts`, each checked against its name.
+async fn read_checked(
+    store: &dyn Store,
+    names: BTreeSet<String>,
+    parts: &mut BTreeMap<String, Vec<u8>>,
+) -> Result<(), String> {
+    let names: Vec<String> = names.into_iter().collect();
+    let values = store.get_blobs(&names).await.map_err(|e| e.to_string())?;
+    for (name, value) in names.into_iter().zip(values) {
+        let value = value.ok_or_else(|| format!("{name}, which {MANIFEST} names, is missing"))?;
+        if !records::matches_name(&name, &value) {
+            return Err(format!(
+                "{name} is damaged: its bytes are not what its name says"
+            ));
+        }
+        parts.insert(name, value);
+    }
+    Ok(())
 }
 
 /// The batches of one persist, in order: records, then the manifest, then deletes; within the

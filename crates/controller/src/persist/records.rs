@@ -9,7 +9,10 @@
 //!   restored configuration is served as it was, before anything is translated), cut the same
 //!   way by cluster key.
 //! - `lkg/rt/<hash>` and `lkg/vs/<hash>`: one kept last valid route table or virtual service.
-//! - `lkg/manifest`: names all of them, in order, with each host's name and domains.
+//! - `lkg/hosts/<hash>`: one chunk of the list of virtual hosts, each with its name, domains
+//!   and route records, cut the same way by host name, so that the manifest stays small
+//!   however many hosts there are (a few KiB at 1,000).
+//! - `lkg/manifest`: names the host, cluster and kept resource records, in order.
 //!
 //! Every record is named by the SHA-256 of its bytes (128 bits of it, in hex), and one that
 //! would pass [`PART_MAX`] bytes is cut into parts, each named by its own bytes. A name is
@@ -46,6 +49,7 @@ const MAX_ITEMS: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    Hosts,
     Routes,
     Clusters,
     RouteTable,
@@ -55,6 +59,7 @@ enum Kind {
 impl Kind {
     fn name(self, hash: &str) -> String {
         let dir = match self {
+            Kind::Hosts => "hosts",
             Kind::Routes => "routes",
             Kind::Clusters => "clusters",
             Kind::RouteTable => "rt",
@@ -70,7 +75,8 @@ type Parts = Vec<String>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Manifest {
     format: u32,
-    hosts: Vec<HostEntry>,
+    /// Records of [`HostEntry`] lists, in host order.
+    hosts: Vec<Parts>,
     clusters: Vec<Parts>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     route_tables: BTreeMap<String, Parts>,
@@ -104,15 +110,14 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// Every record name the manifest refers to.
+    /// The records the manifest names itself (those of the routes are named by the host
+    /// records: see [`route_names`]).
     pub(crate) fn names(&self) -> BTreeSet<String> {
         let mut names = BTreeSet::new();
         let mut add = |kind: Kind, parts: &Parts| {
             names.extend(parts.iter().map(|hash| kind.name(hash)));
         };
-        for host in &self.hosts {
-            host.chunks.iter().for_each(|c| add(Kind::Routes, c));
-        }
+        self.hosts.iter().for_each(|c| add(Kind::Hosts, c));
         self.clusters.iter().for_each(|c| add(Kind::Clusters, c));
         self.route_tables
             .values()
@@ -122,6 +127,48 @@ impl Manifest {
             .for_each(|p| add(Kind::VirtualService, p));
         names
     }
+
+    /// The virtual hosts, from the host records among `parts`.
+    fn host_entries(&self, parts: &BTreeMap<String, Vec<u8>>) -> Result<Vec<HostEntry>, String> {
+        let mut entries = Vec::new();
+        for record in &self.hosts {
+            let chunk: Vec<HostEntry> =
+                decode(&read(parts, Kind::Hosts, record)?, "a host record")?;
+            entries.extend(chunk);
+        }
+        Ok(entries)
+    }
+}
+
+/// The route records named by the host records among `parts` (which must hold every record
+/// [`Manifest::names`] gives).
+pub(crate) fn route_names(
+    manifest: &Manifest,
+    parts: &BTreeMap<String, Vec<u8>>,
+) -> Result<BTreeSet<String>, String> {
+    let entries = manifest.host_entries(parts)?;
+    Ok(entries
+        .iter()
+        .flat_map(|host| host.chunks.iter().flatten())
+        .map(|hash| Kind::Routes.name(hash))
+        .collect())
+}
+
+/// The bytes of one record: its parts, joined.
+fn read(parts: &BTreeMap<String, Vec<u8>>, kind: Kind, record: &Parts) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    for hash in record {
+        let name = kind.name(hash);
+        let part = parts
+            .get(&name)
+            .ok_or_else(|| format!("{name} is missing"))?;
+        bytes.extend_from_slice(part);
+    }
+    Ok(bytes)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| format!("{what} does not decode: {e}"))
 }
 
 /// What was last split or joined, to tell which records a new state can reuse.
@@ -199,7 +246,8 @@ pub(crate) fn split(
         .iter()
         .map(|v| (v.name.as_str(), v))
         .collect();
-    let mut hosts = Vec::with_capacity(served.virtual_hosts.len());
+    let mut entries = Vec::with_capacity(served.virtual_hosts.len());
+    let mut route_records = BTreeSet::new();
     for host in &served.virtual_hosts {
         let old_host = old_hosts.get(host.name.as_str()).copied();
         let old_chunks: HashMap<&str, &Chunk> = match (old_host, previous.hosts.get(&host.name)) {
@@ -230,15 +278,22 @@ pub(crate) fn split(
                 Some(parts) => parts,
                 None => out.record(Kind::Routes, &routes_record(host, routes, served)?)?,
             };
+            route_records.extend(parts.iter().map(|hash| Kind::Routes.name(hash)));
             chunks.push(parts.clone());
             kept.push(Chunk { range, parts });
         }
         index.hosts.insert(host.name.clone(), kept);
-        hosts.push(HostEntry {
+        entries.push(HostEntry {
             name: host.name.clone(),
             domains: host.domains.clone(),
             chunks,
         });
+    }
+
+    // Host entries are small: serialised again every time rather than compared.
+    let mut hosts = Vec::new();
+    for range in chunk_ranges(entries.len(), |i| boundary_hash(&entries[i].name)) {
+        hosts.push(out.record(Kind::Hosts, &&entries[range])?);
     }
 
     let route_tables = out.kept(
@@ -260,8 +315,10 @@ pub(crate) fn split(
         route_tables,
         virtual_services,
     };
+    let mut referenced = manifest.names();
+    referenced.append(&mut route_records);
     Ok(Split {
-        referenced: manifest.names(),
+        referenced,
         manifest: serde_json::to_vec(&manifest).map_err(|e| e.to_string())?,
         fresh: out.fresh,
         index,
@@ -353,27 +410,14 @@ fn routes_record(
     })
 }
 
-/// Joins the records `manifest` names (`parts`: name to bytes, already checked against their
-/// names) into the state they were split from, and the index of that split.
+/// Joins the records `manifest` names, directly or through host records (`parts`: name to
+/// bytes, already checked against their names), into the state they were split from, and the
+/// index of that split.
 pub(crate) fn join(
     manifest: &Manifest,
     parts: &BTreeMap<String, Vec<u8>>,
 ) -> Result<(PolicyState, Index), String> {
-    let read = |kind: Kind, record: &Parts| -> Result<Vec<u8>, String> {
-        let mut bytes = Vec::new();
-        for hash in record {
-            let name = kind.name(hash);
-            let part = parts
-                .get(&name)
-                .ok_or_else(|| format!("{name} is missing"))?;
-            bytes.extend_from_slice(part);
-        }
-        Ok(bytes)
-    };
-    fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("{what} does not decode: {e}"))
-    }
-
+    let read = |kind: Kind, record: &Parts| read(parts, kind, record);
     let mut index = Index::default();
     let mut clusters: Vec<Cluster> = Vec::new();
     for record in &manifest.clusters {
@@ -391,8 +435,9 @@ pub(crate) fn join(
         .map(|(i, c)| (&c.key, i))
         .collect();
 
-    let mut hosts = Vec::with_capacity(manifest.hosts.len());
-    for entry in &manifest.hosts {
+    let entries = manifest.host_entries(parts)?;
+    let mut hosts = Vec::with_capacity(entries.len());
+    for entry in &entries {
         let mut routes = Vec::new();
         let mut chunks = Vec::with_capacity(entry.chunks.len());
         for record in &entry.chunks {

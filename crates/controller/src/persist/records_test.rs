@@ -45,7 +45,7 @@ fn a_state_split_into_records_joins_back_to_itself() {
 fn a_large_host_is_cut_into_chunks_of_bounded_size() {
     let split = first_split(&state(config(1, 5_000)));
     let manifest = Manifest::decode(&split.manifest).unwrap();
-    let chunks = &manifest.hosts[0].chunks;
+    let chunks = &manifest.host_entries(&split.fresh).unwrap()[0].chunks;
     assert!(
         chunks.len() >= 5_000 / MAX_ITEMS,
         "{} chunks for 5,000 routes",
@@ -71,7 +71,11 @@ fn one_changed_route_rewrites_only_its_chunk() {
     let first = first_split(&state(before.clone()));
     let after = state(with_changed_route(&before, 2, 517));
     let next = next_split(&after, &first);
-    assert_eq!(kinds(&next.fresh), ["routes"], "one route record");
+    assert_eq!(
+        kinds(&next.fresh),
+        ["hosts", "routes"],
+        "one route record, and the host record naming it"
+    );
     assert_eq!(joined_with(&first, &next), after);
 }
 
@@ -178,7 +182,11 @@ fn a_record_over_the_part_size_is_cut_into_parts() {
     let state = state(config);
     let split = first_split(&state);
     let manifest = Manifest::decode(&split.manifest).unwrap();
-    assert_eq!(manifest.hosts[0].chunks[0].len(), 3, "three parts");
+    assert_eq!(
+        manifest.host_entries(&split.fresh).unwrap()[0].chunks[0].len(),
+        3,
+        "three parts"
+    );
     assert!(split.fresh.values().all(|b| b.len() <= PART_MAX));
     assert_eq!(joined(&split), state);
 }
