@@ -16,6 +16,7 @@
 //! batch is a transaction ([`BlobLimits::atomic`]) and everything fits, the three steps are
 //! one batch.
 
+mod chunks;
 #[cfg(test)]
 mod fixtures;
 mod records;

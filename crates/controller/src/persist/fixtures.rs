@@ -35,7 +35,7 @@ pub(crate) fn route(h: usize, r: usize, cluster_of: impl Fn(usize) -> usize) -> 
             body: format!("host {h} route {r}"),
         }
     } else {
-        let second = if r % 2 == 0 {
+        let second = if r.is_multiple_of(2) {
             Target::Invalid {
                 status: 404,
                 body: "gone".into(),

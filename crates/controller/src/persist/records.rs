@@ -25,13 +25,12 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use lockgate_api::{RouteTable, VirtualService};
-use lockgate_compiled::{
-    Action, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Route, Target, VirtualHost,
-    WeightedTarget,
-};
+use lockgate_compiled::{Cluster, ClusterId, ClusterKey, CompiledConfig, Route, VirtualHost};
 use lockgate_translate::PolicyState;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::chunks::{boundary_hash, chunk_ranges, cluster_ids_mut, same_route};
 
 /// Every record's name starts with it.
 pub(crate) const PREFIX: &str = "lkg/";
@@ -40,12 +39,6 @@ pub(crate) const MANIFEST: &str = "lkg/manifest";
 /// The largest blob written: well inside etcd's 1.5 MiB request limit.
 pub(crate) const PART_MAX: usize = 512 * 1024;
 const FORMAT: u32 = 1;
-
-/// A chunk ends after an item whose boundary hash is 0 modulo this (so chunks hold about this
-/// many items) ...
-const AVERAGE_ITEMS: u64 = 32;
-/// ... or once it holds this many.
-const MAX_ITEMS: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -216,68 +209,21 @@ pub(crate) fn split(
         served: Arc::clone(served),
         ..Index::default()
     };
+    let clusters = out.clusters(served, previous, &mut index.clusters)?;
 
-    let before = &previous.served.clusters;
-    let old_chunks: HashMap<&ClusterKey, &Chunk> = previous
-        .clusters
-        .iter()
-        .filter_map(|c| Some((&before.get(c.range.start)?.key, c)))
-        .collect();
-    let mut clusters = Vec::new();
-    for range in chunk_ranges(served.clusters.len(), |i| {
-        boundary_hash(&served.clusters[i].key.to_string())
-    }) {
-        let items = &served.clusters[range.clone()];
-        let reused = old_chunks
-            .get(&items[0].key)
-            .filter(|old| before.get(old.range.clone()) == Some(items))
-            .map(|old| old.parts.clone());
-        let parts = match reused.filter(|parts| out.all_present(Kind::Clusters, parts)) {
-            Some(parts) => parts,
-            None => out.record(Kind::Clusters, &items)?,
-        };
-        clusters.push(parts.clone());
-        index.clusters.push(Chunk { range, parts });
-    }
-
-    let old_hosts: HashMap<&str, &VirtualHost> = previous
-        .served
-        .virtual_hosts
-        .iter()
+    let old_hosts: HashMap<&str, &VirtualHost> = (previous.served.virtual_hosts.iter())
         .map(|v| (v.name.as_str(), v))
         .collect();
     let mut entries = Vec::with_capacity(served.virtual_hosts.len());
     let mut route_records = BTreeSet::new();
     for host in &served.virtual_hosts {
-        let old_host = old_hosts.get(host.name.as_str()).copied();
-        let old_chunks: HashMap<&str, &Chunk> = match (old_host, previous.hosts.get(&host.name)) {
-            (Some(old_host), Some(chunks)) => chunks
-                .iter()
-                .filter_map(|c| Some((old_host.routes.get(c.range.start)?.origin.as_str(), c)))
-                .collect(),
-            _ => HashMap::new(),
-        };
+        let old = old_hosts
+            .get(host.name.as_str())
+            .zip(previous.hosts.get(&host.name))
+            .map(|(host, chunks)| (*host, chunks.as_slice(), &previous.served.clusters[..]));
         let mut chunks = Vec::new();
         let mut kept = Vec::new();
-        for range in chunk_ranges(host.routes.len(), |i| boundary_hash(&host.routes[i].origin)) {
-            let routes = &host.routes[range.clone()];
-            let reused = old_chunks
-                .get(routes[0].origin.as_str())
-                .filter(|old| {
-                    let Some(old_routes) = old_host.and_then(|h| h.routes.get(old.range.clone()))
-                    else {
-                        return false;
-                    };
-                    old_routes.len() == routes.len()
-                        && routes.iter().zip(old_routes).all(|(new, old)| {
-                            same_route(new, &served.clusters, old, &previous.served.clusters)
-                        })
-                })
-                .map(|old| old.parts.clone());
-            let parts = match reused.filter(|parts| out.all_present(Kind::Routes, parts)) {
-                Some(parts) => parts,
-                None => out.record(Kind::Routes, &routes_record(host, routes, served)?)?,
-            };
+        for (range, parts) in out.routes(host, served, old)? {
             route_records.extend(parts.iter().map(|hash| Kind::Routes.name(hash)));
             chunks.push(parts.clone());
             kept.push(Chunk { range, parts });
@@ -289,11 +235,10 @@ pub(crate) fn split(
             chunks,
         });
     }
-
     // Host entries are small: serialised again every time rather than compared.
     let mut hosts = Vec::new();
     for range in chunk_ranges(entries.len(), |i| boundary_hash(&entries[i].name)) {
-        hosts.push(out.record(Kind::Hosts, &&entries[range])?);
+        hosts.push(out.record(Kind::Hosts, &entries[range])?);
     }
 
     let route_tables = out.kept(
@@ -325,6 +270,9 @@ pub(crate) fn split(
     })
 }
 
+/// A virtual host as last split: its routes, its chunks and the clusters its ids point into.
+type OldHost<'a> = (&'a VirtualHost, &'a [Chunk], &'a [Cluster]);
+
 /// Where records are serialised to.
 struct Writer<'a> {
     present: &'a HashSet<String>,
@@ -338,8 +286,80 @@ impl Writer<'_> {
             .all(|hash| self.present.contains(&kind.name(hash)))
     }
 
+    /// The cluster records of `served`, reusing `previous`'s where a chunk is unchanged.
+    fn clusters(
+        &mut self,
+        served: &CompiledConfig,
+        previous: &Index,
+        index: &mut Vec<Chunk>,
+    ) -> Result<Vec<Parts>, String> {
+        let before = &previous.served.clusters;
+        let old_chunks: HashMap<&ClusterKey, &Chunk> = (previous.clusters.iter())
+            .filter_map(|c| Some((&before.get(c.range.start)?.key, c)))
+            .collect();
+        let mut records = Vec::new();
+        let ranges = chunk_ranges(served.clusters.len(), |i| {
+            boundary_hash(&served.clusters[i].key.to_string())
+        });
+        for range in ranges {
+            let items = &served.clusters[range.clone()];
+            let reused = (old_chunks.get(&items[0].key))
+                .filter(|old| before.get(old.range.clone()) == Some(items))
+                .map(|old| old.parts.clone());
+            let parts = match reused.filter(|parts| self.all_present(Kind::Clusters, parts)) {
+                Some(parts) => parts,
+                None => self.record(Kind::Clusters, items)?,
+            };
+            records.push(parts.clone());
+            index.push(Chunk { range, parts });
+        }
+        Ok(records)
+    }
+
+    /// The route records of `host`, with the range of routes each holds, reusing the old
+    /// host's where a chunk (found by its first route's origin) is unchanged.
+    fn routes(
+        &mut self,
+        host: &VirtualHost,
+        served: &CompiledConfig,
+        old: Option<OldHost<'_>>,
+    ) -> Result<Vec<(Range<usize>, Parts)>, String> {
+        let old_chunks: HashMap<&str, &Chunk> = match old {
+            Some((old_host, chunks, _)) => (chunks.iter())
+                .filter_map(|c| Some((old_host.routes.get(c.range.start)?.origin.as_str(), c)))
+                .collect(),
+            None => HashMap::new(),
+        };
+        let unchanged = |routes: &[Route], chunk: &Chunk| {
+            let Some((old_host, _, old_clusters)) = old else {
+                return false;
+            };
+            old_host
+                .routes
+                .get(chunk.range.clone())
+                .is_some_and(|old_routes| {
+                    old_routes.len() == routes.len()
+                        && (routes.iter().zip(old_routes))
+                            .all(|(new, old)| same_route(new, &served.clusters, old, old_clusters))
+                })
+        };
+        let mut out = Vec::new();
+        for range in chunk_ranges(host.routes.len(), |i| boundary_hash(&host.routes[i].origin)) {
+            let routes = &host.routes[range.clone()];
+            let reused = (old_chunks.get(routes[0].origin.as_str()))
+                .filter(|chunk| unchanged(routes, chunk))
+                .map(|chunk| chunk.parts.clone());
+            let parts = match reused.filter(|parts| self.all_present(Kind::Routes, parts)) {
+                Some(parts) => parts,
+                None => self.record(Kind::Routes, &routes_record(host, routes, served)?)?,
+            };
+            out.push((range, parts));
+        }
+        Ok(out)
+    }
+
     /// Serialises one record, keeps the parts the store lacks and returns their hashes.
-    fn record(&mut self, kind: Kind, value: &impl Serialize) -> Result<Parts, String> {
+    fn record<T: Serialize + ?Sized>(&mut self, kind: Kind, value: &T) -> Result<Parts, String> {
         let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
         let mut parts = Vec::with_capacity(bytes.len() / PART_MAX + 1);
         for part in bytes.chunks(PART_MAX) {
@@ -506,82 +526,6 @@ fn content_hash(bytes: &[u8]) -> String {
         let _ = write!(hex, "{b:02x}");
     }
     hex
-}
-
-/// Cuts `0..len` into chunks ending after each item whose hash is a boundary, and every
-/// [`MAX_ITEMS`] items at the latest.
-fn chunk_ranges(len: usize, hash: impl Fn(usize) -> u64) -> Vec<Range<usize>> {
-    let mut ranges = Vec::with_capacity(len / AVERAGE_ITEMS as usize + 1);
-    let mut start = 0;
-    for i in 0..len {
-        if hash(i) % AVERAGE_ITEMS == 0 || i + 1 - start >= MAX_ITEMS {
-            ranges.push(start..i + 1);
-            start = i + 1;
-        }
-    }
-    if start < len {
-        ranges.push(start..len);
-    }
-    ranges
-}
-
-/// FNV-1a, finished with splitmix64's mixer so that every bit depends on every byte. Stable
-/// across runs and builds, so a restart finds the boundaries it persisted.
-fn boundary_hash(text: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^ (h >> 31)
-}
-
-/// Whether two routes are the same once their clusters are named by key (what a route record
-/// holds). Destructured in full, so that a field added to the compiled routes is not missed.
-fn same_route(a: &Route, a_clusters: &[Cluster], b: &Route, b_clusters: &[Cluster]) -> bool {
-    let Route {
-        origin,
-        matcher,
-        action,
-        options,
-    } = a;
-    *origin == b.origin
-        && *matcher == b.matcher
-        && *options == b.options
-        && match (action, &b.action) {
-            (Action::Forward(fa), Action::Forward(fb)) => {
-                let Forward {
-                    destinations,
-                    total_weight,
-                } = fa;
-                *total_weight == fb.total_weight
-                    && destinations.len() == fb.destinations.len()
-                    && destinations.iter().zip(&fb.destinations).all(|(da, db)| {
-                        let WeightedTarget { weight, target } = da;
-                        *weight == db.weight
-                            && match (target, &db.target) {
-                                (Target::Cluster(x), Target::Cluster(y)) => {
-                                    let x = a_clusters.get(x.0).map(|c| &c.key);
-                                    x.is_some() && x == b_clusters.get(y.0).map(|c| &c.key)
-                                }
-                                (x, y) => x == y,
-                            }
-                    })
-            }
-            (x, y) => x == y,
-        }
-}
-
-fn cluster_ids_mut(route: &mut Route) -> impl Iterator<Item = &mut ClusterId> + '_ {
-    let destinations = match &mut route.action {
-        Action::Forward(f) => f.destinations.as_mut_slice(),
-        _ => &mut [],
-    };
-    destinations.iter_mut().filter_map(|d| match &mut d.target {
-        Target::Cluster(id) => Some(id),
-        Target::Invalid { .. } => None,
-    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
 use super::*;
+use lockgate_compiled::Action;
+
+use crate::persist::chunks::MAX_ITEMS;
 use crate::persist::fixtures::{self, config, state, with_changed_route};
 
 /// Splits with nothing stored, as a first persist does.
