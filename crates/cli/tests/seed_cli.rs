@@ -99,14 +99,12 @@ impl Replay {
                 value["metadata"]["name"].as_str().unwrap_or_default()
             );
             let answered = stdout.lines().any(|line| {
-                ["created", "configured", "unchanged"]
-                    .iter()
-                    .any(|result| {
-                        let done = format!("{object} {result}");
-                        // A change held back says so: `... configured (not served: blocked by
-                        // RouteTable echo.echo-routes, Rejected)`.
-                        line == done || line.starts_with(&format!("{done} (not served: blocked by "))
-                    })
+                ["created", "configured", "unchanged"].iter().any(|result| {
+                    let done = format!("{object} {result}");
+                    // A change held back says so: `... configured (not served: blocked by
+                    // RouteTable echo.echo-routes, Rejected)`.
+                    line == done || line.starts_with(&format!("{done} (not served: blocked by "))
+                })
             });
             assert!(
                 answered,

@@ -5,8 +5,9 @@
 //! changes that follow closely (a multi-document apply, an editor's writes) are translated
 //! together once they stop for a moment (the debounce), bounded so that a store that never
 //! goes quiet is still translated.
-//! Each translation persists the policy state (the last known good) first, then publishes the
-//! compiled configuration with one atomic swap, then writes statuses back on the resources.
+//! Each translation persists the policy state (the last known good) first, as separate records
+//! of which only the changed ones are written ([`LastKnownGood`]), then publishes the compiled
+//! configuration with one atomic swap, then writes statuses back on the resources.
 //!
 //! On start, the persisted policy state is published before anything is translated: a gateway
 //! restarted in a blocked state keeps serving exactly what it served before.
@@ -30,6 +31,7 @@
 mod handle;
 mod metrics;
 mod mirror;
+mod persist;
 mod run;
 mod status;
 mod writes;
@@ -44,10 +46,12 @@ use tokio::task::JoinHandle;
 
 pub use handle::{Change, ChangeValidation, ControllerHandle, ResourceReport, Translation};
 pub use metrics::{Metrics, ResourceLabels};
+pub use persist::{LastKnownGood, PersistError, Persisted};
 pub use status::{blocked_by_json, policy_name, status_json};
 pub use writes::{Refused, WRITE_ATTEMPTS, WriteError, WriteOptions, WriteResult, Writes, Written};
 
-/// The blob under which the policy state is persisted.
+/// The single blob under which versions before the per-virtual-host records persisted the
+/// whole policy state. Read once, when there are no records yet, then deleted.
 pub const POLICY_STATE_BLOB: &str = "policy-state";
 
 #[derive(Debug, Clone)]

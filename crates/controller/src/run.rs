@@ -12,10 +12,10 @@ use tokio::time::Instant;
 
 use crate::handle::{Shared, Translation, blocking};
 use crate::mirror::Mirror;
+use crate::persist::LastKnownGood;
 use crate::status::{policy_name, status_json};
 use crate::{
-    ControllerError, ControllerHandle, ControllerOptions, Origin, POLICY_STATE_BLOB, Publication,
-    ResourceLabels,
+    ControllerError, ControllerHandle, ControllerOptions, Origin, Publication, ResourceLabels,
 };
 
 /// How long to wait before retrying the store after an error.
@@ -26,8 +26,8 @@ pub(crate) struct Worker {
     options: ControllerOptions,
     /// The policy state of the last translation: the `previous` of the next one.
     state: Arc<PolicyState>,
-    /// What is persisted, to skip writing the same state again.
-    persisted: Option<Arc<PolicyState>>,
+    /// The persisted last known good (one translation at a time uses it).
+    lkg: Arc<tokio::sync::Mutex<LastKnownGood>>,
 }
 
 /// Publishes the persisted last known good (if any), then lists the store.
@@ -40,7 +40,7 @@ pub(crate) async fn prepare(
         generation: 0,
         origin: Origin::Nothing,
     });
-    let restored = restore(store.as_ref()).await;
+    let (restored, lkg) = LastKnownGood::restore(store.as_ref()).await;
     if let Some(state) = &restored {
         config.publish(Arc::clone(&state.served));
         published.send_replace(Publication {
@@ -68,27 +68,10 @@ pub(crate) async fn prepare(
     let worker = Worker {
         shared: Arc::clone(&shared),
         options,
-        persisted: Some(Arc::clone(&state)),
         state,
+        lkg: Arc::new(tokio::sync::Mutex::new(lkg)),
     };
     Ok((ControllerHandle { shared }, worker))
-}
-
-async fn restore(store: &dyn Store) -> Option<PolicyState> {
-    match store.get_blob(POLICY_STATE_BLOB).await {
-        Ok(Some(bytes)) => match serde_json::from_slice(&bytes) {
-            Ok(state) => Some(state),
-            Err(e) => {
-                tracing::warn!("ignoring the persisted policy state, which does not decode: {e}");
-                None
-            }
-        },
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!("cannot read the persisted policy state: {e}");
-            None
-        }
-    }
 }
 
 /// A change waiting to be translated: when it first came, and when to translate.
@@ -107,7 +90,7 @@ impl Worker {
             first: now,
             deadline: now,
         });
-        let mut job: Option<JoinHandle<Option<Translated>>> = None;
+        let mut job: Option<JoinHandle<Option<Arc<PolicyState>>>> = None;
         // When the last change came: a change after a quiet period is translated at once.
         let mut last_change = now;
         loop {
@@ -118,10 +101,7 @@ impl Worker {
                 finished = async { job.as_mut().expect("guarded").await }, if job.is_some() => {
                     job = None;
                     match finished {
-                        Ok(Some(done)) => {
-                            self.state = done.state;
-                            self.persisted = done.persisted;
-                        }
+                        Ok(Some(state)) => self.state = state,
                         Ok(None) => {}
                         Err(e) => tracing::error!("translation task failed: {e}"),
                     }
@@ -146,9 +126,9 @@ impl Worker {
                 }
                 _ = tokio::time::sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                     pending = None;
-                    let persisted = self.persisted.clone();
                     let (shared, previous) = (Arc::clone(&self.shared), Arc::clone(&self.state));
-                    job = Some(tokio::spawn(translate_and_publish(shared, previous, persisted)));
+                    let lkg = Arc::clone(&self.lkg);
+                    job = Some(tokio::spawn(translate_and_publish(shared, previous, lkg)));
                 }
             }
         }
@@ -207,19 +187,13 @@ impl Worker {
     }
 }
 
-struct Translated {
-    state: Arc<PolicyState>,
-    /// The state now persisted (`None` when persisting failed: the next translation retries).
-    persisted: Option<Arc<PolicyState>>,
-}
-
-/// One translation: persist the policy state, publish, then write statuses. Returns `None`
-/// when the translator failed (the served configuration stays).
+/// One translation: persist the policy state, publish, then write statuses. Returns the new
+/// policy state, or `None` when the translator failed (the served configuration stays).
 async fn translate_and_publish(
     shared: Arc<Shared>,
     previous: Arc<PolicyState>,
-    persisted: Option<Arc<PolicyState>>,
-) -> Option<Translated> {
+    lkg: Arc<tokio::sync::Mutex<LastKnownGood>>,
+) -> Option<Arc<PolicyState>> {
     let (snapshot, resources, statuses) = {
         let mut mirror = shared.mirror();
         (mirror.snapshot(), mirror.keys(), mirror.statuses.clone())
@@ -246,21 +220,28 @@ async fn translate_and_publish(
     let state = Arc::new(outcome.state);
     shared.policy.store(Arc::clone(&state));
     let translated_in = started.elapsed();
-    // Last valid generations the store holds anyway are not written again.
+    // Last valid generations the store holds anyway are not written again; nor are the
+    // records of anything unchanged (a failed persist is retried by the next translation).
     let persistable = Arc::new(state.persistable(&snapshot));
-    let mut persisted_now = persisted.filter(|p| **p == *persistable);
-    if persisted_now.is_none() {
-        let serialising = Arc::clone(&persistable);
-        match blocking(move || serde_json::to_vec(serialising.as_ref())).await {
-            Ok(Err(e)) => tracing::error!("cannot serialise the policy state: {e}"),
-            Err(e) => tracing::error!("{e}"),
-            Ok(Ok(bytes)) => match shared.store.put_blob(POLICY_STATE_BLOB, bytes).await {
-                Ok(()) => persisted_now = Some(persistable),
-                Err(e) => {
-                    shared.metrics.persist_failures.inc();
-                    tracing::error!("cannot persist the last known good configuration: {e}");
-                }
-            },
+    let persisting = std::time::Instant::now();
+    match lkg
+        .lock()
+        .await
+        .persist(shared.store.as_ref(), persistable)
+        .await
+    {
+        Ok(written) if written.records > 0 => tracing::debug!(
+            records = written.records,
+            bytes = written.bytes,
+            deleted = written.deleted,
+            batches = written.batches,
+            ms = persisting.elapsed().as_millis() as u64,
+            "last known good persisted"
+        ),
+        Ok(_) => {}
+        Err(e) => {
+            shared.metrics.persist_failures.inc();
+            tracing::error!("cannot persist the last known good configuration: {e}");
         }
     }
 
@@ -327,8 +308,5 @@ async fn translate_and_publish(
             }
         }
     }
-    Some(Translated {
-        state,
-        persisted: persisted_now,
-    })
+    Some(state)
 }

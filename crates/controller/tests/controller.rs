@@ -8,7 +8,8 @@ use arc_swap::ArcSwap;
 use lockgate_api::{Document, Kind, Resource, ResourceKey, decode_documents};
 use lockgate_compiled::{CompiledConfig, VirtualHost};
 use lockgate_controller::{
-    Change, Controller, ControllerHandle, ControllerOptions, Origin, POLICY_STATE_BLOB,
+    Change, Controller, ControllerHandle, ControllerOptions, LastKnownGood, Origin,
+    POLICY_STATE_BLOB,
 };
 use lockgate_store::{EmbeddedStore, Store, status_of};
 use lockgate_translate::{PolicyState, State};
@@ -171,12 +172,10 @@ async fn statuses_and_policy_state_are_written_back() {
     assert_eq!(status["observedGeneration"], 1);
     assert!(handle.is_ready());
 
-    let blob = store
-        .get_blob(POLICY_STATE_BLOB)
+    let state = LastKnownGood::restore(store.as_ref())
         .await
-        .unwrap()
+        .0
         .expect("persisted");
-    let state: PolicyState = serde_json::from_slice(&blob).unwrap();
     assert_eq!(
         *state.served,
         *handle.config(),
@@ -228,6 +227,7 @@ async fn the_last_known_good_is_served_before_anything_is_translated() {
         served: Arc::new(restored.clone()),
         ..PolicyState::default()
     };
+    // As a version before the per-virtual-host records left it: one blob.
     store
         .put_blob(POLICY_STATE_BLOB, serde_json::to_vec(&state).unwrap())
         .await
@@ -248,6 +248,15 @@ async fn the_last_known_good_is_served_before_anything_is_translated() {
     published(&handle, 2).await;
     assert_eq!(handle.publications().borrow().origin, Origin::Translated);
     controller.stop().await;
+    // The first translation persisted records and deleted the old blob.
+    assert_eq!(store.get_blob(POLICY_STATE_BLOB).await.unwrap(), None);
+    let persisted = LastKnownGood::restore(store.as_ref()).await.0;
+    assert_eq!(
+        persisted.map(|s| s.served),
+        Some(handle.config()),
+        "the records hold what is served"
+    );
+    assert!(!store.list_blobs("lkg/").await.unwrap().is_empty());
 }
 
 #[tokio::test(start_paused = true)]

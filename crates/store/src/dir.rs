@@ -30,8 +30,8 @@ use crate::blob_dir::BlobDir;
 use crate::event_log::EventLog;
 use crate::record::{next_generation, same_content, set_status};
 use crate::{
-    Listing, Precondition, PutOutcome, Revision, SourceProblem, Store, StoreError, StoreKind,
-    Watch, WatchEvent,
+    BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, Revision, SourceProblem, Store,
+    StoreError, StoreKind, Watch, WatchEvent,
 };
 use rescan::Scanner;
 use scan::Entry;
@@ -396,11 +396,27 @@ impl Store for DirStore {
             .map_err(|e| StoreError::Database(format!("blob task failed: {e}")))?
     }
 
-    async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let (shared, name) = (Arc::clone(&self.shared), name.to_string());
-        tokio::task::spawn_blocking(move || shared.blobs.put(&name, &bytes))
+    async fn list_blobs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let (shared, prefix) = (Arc::clone(&self.shared), prefix.to_string());
+        tokio::task::spawn_blocking(move || shared.blobs.list(&prefix))
             .await
             .map_err(|e| StoreError::Database(format!("blob task failed: {e}")))?
+    }
+
+    async fn write_blobs(&self, batch: BlobBatch) -> Result<(), StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || shared.blobs.write(&batch))
+            .await
+            .map_err(|e| StoreError::Database(format!("blob task failed: {e}")))?
+    }
+
+    /// Files, one rename each: no transaction, and no limit but the disk.
+    fn blob_limits(&self) -> BlobLimits {
+        BlobLimits {
+            max_ops: usize::MAX,
+            max_bytes: usize::MAX,
+            atomic: false,
+        }
     }
 
     fn problems(&self) -> Vec<SourceProblem> {

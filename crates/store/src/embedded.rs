@@ -20,8 +20,8 @@ use crate::record::{
     check_expected, decode, encode, rfc3339_utc, set_status, status_of, would_put,
 };
 use crate::{
-    Listing, Precondition, PutOutcome, PutResult, Revision, SourceProblem, Store, StoreError,
-    StoreKind, Watch, WatchEvent,
+    BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, PutResult, Revision, SourceProblem,
+    Store, StoreError, StoreKind, Watch, WatchEvent,
 };
 
 /// `Kind/namespace/name` → record (see `record.rs`).
@@ -483,19 +483,71 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        let name = name.to_string();
+    async fn get_blobs(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let names = names.to_vec();
+        // One read transaction: every blob as of one commit.
+        self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(db_error)?;
+            let table = txn.open_table(BLOBS).map_err(db_error)?;
+            names
+                .iter()
+                .map(|name| {
+                    let found = table.get(name.as_str()).map_err(db_error)?;
+                    Ok(found.map(|bytes| bytes.value().to_vec()))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn list_blobs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let prefix = prefix.to_string();
+        self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(db_error)?;
+            let table = txn.open_table(BLOBS).map_err(db_error)?;
+            let mut names = Vec::new();
+            for entry in table.range(prefix.as_str()..).map_err(db_error)? {
+                let (name, _) = entry.map_err(db_error)?;
+                if !name.value().starts_with(prefix.as_str()) {
+                    break;
+                }
+                names.push(name.value().to_string());
+            }
+            Ok(names)
+        })
+        .await
+    }
+
+    async fn write_blobs(&self, batch: BlobBatch) -> Result<(), StoreError> {
+        if batch.ops() == 0 {
+            return Ok(());
+        }
         self.blocking(move |inner| {
             let txn = begin_durable(&inner.db)?;
             {
                 let mut table = txn.open_table(BLOBS).map_err(db_error)?;
-                table
-                    .insert(name.as_str(), bytes.as_slice())
-                    .map_err(db_error)?;
+                for (name, bytes) in &batch.puts {
+                    table
+                        .insert(name.as_str(), bytes.as_slice())
+                        .map_err(db_error)?;
+                }
+                for name in &batch.deletes {
+                    table.remove(name.as_str()).map_err(db_error)?;
+                }
             }
             txn.commit().map_err(db_error)
         })
         .await
+    }
+
+    /// One redb transaction per batch, so a batch is atomic; its size is bounded only so that
+    /// one persist of a very large configuration does not hold the writer for long.
+    fn blob_limits(&self) -> BlobLimits {
+        BlobLimits {
+            max_ops: 4096,
+            max_bytes: 64 * 1024 * 1024,
+            atomic: true,
+        }
     }
 
     fn problems(&self) -> Vec<SourceProblem> {

@@ -241,6 +241,57 @@ impl StoreError {
     }
 }
 
+/// Blob writes and deletes applied together by [`Store::write_blobs`].
+///
+/// Every back end makes each single put atomic (a reader sees the old bytes or the new ones,
+/// never a torn blob, even after a crash) and applies the deletes only once every put is
+/// durable; deleting a blob that does not exist is not an error. Where
+/// [`BlobLimits::atomic`] holds, the whole batch is one transaction: all of it or none of it.
+/// Elsewhere a failure or a crash part-way may leave any subset of the puts done. Names are
+/// chosen by lockgate (`lkg/routes/3f2a...`): short, printable ASCII.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobBatch {
+    pub puts: Vec<(String, Vec<u8>)>,
+    pub deletes: Vec<String>,
+}
+
+impl BlobBatch {
+    /// Operations in the batch (puts and deletes), as [`BlobLimits::max_ops`] counts them.
+    pub fn ops(&self) -> usize {
+        self.puts.len() + self.deletes.len()
+    }
+
+    /// Bytes of names and values, as [`BlobLimits::max_bytes`] counts them.
+    pub fn bytes(&self) -> usize {
+        let puts: usize = self.puts.iter().map(|(n, b)| n.len() + b.len()).sum();
+        puts + self.deletes.iter().map(String::len).sum::<usize>()
+    }
+}
+
+/// What one [`BlobBatch`] may hold on a back end: etcd, for one, refuses requests over 1.5 MiB
+/// and transactions over 128 operations by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobLimits {
+    /// Puts and deletes in one batch.
+    pub max_ops: usize,
+    /// Bytes of names and values in one batch; at least 1 MiB, so that every blob lockgate
+    /// writes (at most 512 KiB) fits with room to spare.
+    pub max_bytes: usize,
+    /// Whether a batch is applied as one transaction (all or nothing).
+    pub atomic: bool,
+}
+
+impl Default for BlobLimits {
+    /// Within etcd's default limits, with no promise of atomicity.
+    fn default() -> Self {
+        BlobLimits {
+            max_ops: 64,
+            max_bytes: 1024 * 1024,
+            atomic: false,
+        }
+    }
+}
+
 /// The store every back end implements. All methods are cancel-safe in the sense that matters:
 /// a write either completed durably (and its result was or would have been returned) or left
 /// nothing behind.
@@ -329,11 +380,41 @@ pub trait Store: Send + Sync + 'static {
         statuses: Vec<(ResourceKey, serde_json::Value)>,
     ) -> Result<(), StoreError>;
 
-    /// A small named blob of the controller's own state (the persisted policy state). Blob
-    /// writes move neither revision.
+    /// A named blob of the controller's own state (the records of the persisted last known
+    /// good). Blobs are not resources: no revision, no watch, and writing one moves neither
+    /// revision. See [`BlobBatch`].
     async fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
-    async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError>;
+    /// Several blobs at once, in the order asked (`None` for a missing one). Back ends with a
+    /// cheaper way than one read per name override it.
+    async fn get_blobs(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            out.push(self.get_blob(name).await?);
+        }
+        Ok(out)
+    }
+
+    /// The names of the blobs that start with `prefix`, sorted.
+    async fn list_blobs(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Applies a batch of blob writes and deletes, durably, before returning (see
+    /// [`BlobBatch`] for what a failure part-way may leave). A batch must stay within
+    /// [`Store::blob_limits`].
+    async fn write_blobs(&self, batch: BlobBatch) -> Result<(), StoreError>;
+
+    /// What one [`BlobBatch`] may hold on this back end.
+    fn blob_limits(&self) -> BlobLimits {
+        BlobLimits::default()
+    }
+
+    async fn put_blob(&self, name: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
+        self.write_blobs(BlobBatch {
+            puts: vec![(name.to_string(), bytes)],
+            deletes: Vec::new(),
+        })
+        .await
+    }
 
     /// Problems with the source that are not any resource's (see [`SourceProblem`]).
     fn problems(&self) -> Vec<SourceProblem> {

@@ -269,3 +269,23 @@ async fn blobs_persist_under_the_state_dir() {
     let in_memory = DirStore::open(root.path(), options());
     assert_eq!(in_memory.get_blob("policy-state").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn blob_batches_under_the_state_dir_and_in_memory() {
+    let root = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let with_state = DirStoreOptions {
+        state_dir: Some(state.path().to_path_buf()),
+        ..options()
+    };
+    let store = DirStore::open(root.path(), with_state.clone());
+    assert!(!store.blob_limits().atomic);
+    common::blob_batches_put_delete_list_and_read(&store).await;
+    drop(store);
+    let store = DirStore::open(root.path(), with_state);
+    assert_eq!(
+        store.list_blobs("lkg/routes/").await.unwrap(),
+        ["lkg/routes/bb", "lkg/routes/cc"]
+    );
+    common::blob_batches_put_delete_list_and_read(&DirStore::open(root.path(), options())).await;
+}

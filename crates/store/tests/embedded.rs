@@ -261,6 +261,20 @@ async fn blobs_survive_a_restart_and_a_second_process_is_refused() {
 }
 
 #[tokio::test]
+async fn blob_batches_are_atomic_transactions_that_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    assert!(store.blob_limits().atomic);
+    common::blob_batches_put_delete_list_and_read(&store).await;
+    drop(store);
+    let store = open(&dir);
+    assert_eq!(
+        store.list_blobs("lkg/routes/").await.unwrap(),
+        ["lkg/routes/bb", "lkg/routes/cc"]
+    );
+}
+
+#[tokio::test]
 async fn creation_time_is_the_stores_and_survives_updates_and_restarts() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir);
