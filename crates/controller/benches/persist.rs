@@ -12,11 +12,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use lockgate_api::{Document, Resource, ResourceKey, Snapshot};
+use lockgate_api::{Document, Snapshot};
 use lockgate_controller::{LastKnownGood, Persisted};
 use lockgate_store::{
-    BlobBatch, BlobLimits, EmbeddedStore, Listing, Precondition, PutOutcome, Revision, Store,
-    StoreError, StoreKind, Watch,
+    BlobBatch, BlobHook, BlobLimits, EmbeddedStore, Store, StoreError, WithBlobHook,
 };
 use lockgate_translate::{PolicyState, translate};
 
@@ -93,68 +92,22 @@ fn snapshot(many_hosts: bool, changed: Option<usize>) -> Snapshot {
 
 /// The embedded store, reporting its own limits or etcd's, and counting what is written.
 struct Counting {
-    inner: EmbeddedStore,
     limits: Option<BlobLimits>,
     largest_batch: std::sync::Mutex<(usize, usize)>,
 }
 
 #[async_trait]
-impl Store for Counting {
-    fn kind(&self) -> StoreKind {
-        self.inner.kind()
+impl BlobHook for Counting {
+    fn blob_limits(&self, inner: &dyn Store) -> BlobLimits {
+        self.limits.unwrap_or_else(|| inner.blob_limits())
     }
-    async fn list(&self) -> Result<Listing, StoreError> {
-        self.inner.list().await
-    }
-    async fn revision(&self) -> Result<Revision, StoreError> {
-        self.inner.revision().await
-    }
-    async fn watch(&self, from: Revision) -> Result<Watch, StoreError> {
-        self.inner.watch(from).await
-    }
-    async fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, r: Resource, rv: Option<&str>) -> Result<PutOutcome, StoreError> {
-        self.inner.put(r, rv).await
-    }
-    async fn delete(&self, key: &ResourceKey, rv: Option<&str>) -> Result<Resource, StoreError> {
-        self.inner.delete(key, rv).await
-    }
-    async fn content_revision(&self) -> Result<Revision, StoreError> {
-        self.inner.content_revision().await
-    }
-    async fn put_if(&self, r: Resource, p: &Precondition) -> Result<PutOutcome, StoreError> {
-        self.inner.put_if(r, p).await
-    }
-    async fn delete_if(&self, key: &ResourceKey, p: &Precondition) -> Result<Resource, StoreError> {
-        self.inner.delete_if(key, p).await
-    }
-    async fn put_statuses(
-        &self,
-        s: Vec<(ResourceKey, serde_json::Value)>,
-    ) -> Result<(), StoreError> {
-        self.inner.put_statuses(s).await
-    }
-    async fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get_blob(name).await
-    }
-    async fn get_blobs(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.inner.get_blobs(names).await
-    }
-    async fn list_blobs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.list_blobs(prefix).await
-    }
-    fn blob_limits(&self) -> BlobLimits {
-        self.limits.unwrap_or_else(|| self.inner.blob_limits())
-    }
-    async fn write_blobs(&self, batch: BlobBatch) -> Result<(), StoreError> {
+    async fn write_blobs(&self, inner: &dyn Store, batch: BlobBatch) -> Result<(), StoreError> {
         {
             let mut largest = self.largest_batch.lock().unwrap();
             largest.0 = largest.0.max(batch.ops());
             largest.1 = largest.1.max(batch.bytes());
         }
-        self.inner.write_blobs(batch).await
+        inner.write_blobs(batch).await
     }
 }
 
@@ -209,11 +162,13 @@ async fn measure(many_hosts: bool) {
         (Some(BlobLimits::default()), "etcd limits"),
     ] {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store = Counting {
-            inner: EmbeddedStore::open(dir.path().join("store.redb")).expect("store"),
-            limits,
-            largest_batch: Default::default(),
-        };
+        let store = WithBlobHook::new(
+            Arc::new(EmbeddedStore::open(dir.path().join("store.redb")).expect("store")),
+            Counting {
+                limits,
+                largest_batch: Default::default(),
+            },
+        );
         println!("  after, {name} ({:?}):", store.blob_limits());
         let mut lkg = LastKnownGood::restore(&store).await.1;
         let started = Instant::now();

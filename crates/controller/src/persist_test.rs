@@ -1,12 +1,8 @@
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use lockgate_api::{Resource, ResourceKey};
 use lockgate_compiled::CompiledConfig;
-use lockgate_store::{
-    DirStore, DirStoreOptions, EmbeddedStore, Listing, Precondition, PutOutcome, Revision,
-    StoreKind, Watch,
-};
+use lockgate_store::{BlobHook, DirStore, DirStoreOptions, EmbeddedStore, WithBlobHook};
 
 use super::fixtures::{self, config, state, with_changed_route};
 use super::*;
@@ -27,7 +23,6 @@ enum Crash {
 /// A real store whose blob writes stop after a number of batches, as a process killed there
 /// would, and that takes small batches so that one persist is many of them.
 struct Crashing {
-    inner: Arc<dyn Store>,
     limits: BlobLimits,
     /// Batches still allowed, and what the first one past that does.
     budget: Mutex<Option<(usize, Crash)>>,
@@ -35,9 +30,8 @@ struct Crashing {
 }
 
 impl Crashing {
-    fn new(inner: Arc<dyn Store>, atomic: bool) -> Crashing {
-        Crashing {
-            inner,
+    fn new(inner: Arc<dyn Store>, atomic: bool) -> WithBlobHook<Crashing> {
+        let hook = Crashing {
             limits: BlobLimits {
                 max_ops: 4,
                 max_bytes: 1024 * 1024,
@@ -45,7 +39,8 @@ impl Crashing {
             },
             budget: Mutex::new(None),
             batches: Mutex::new(Vec::new()),
-        }
+        };
+        WithBlobHook::new(inner, hook)
     }
 
     fn crash_after(&self, batches: usize, crash: Crash) {
@@ -66,56 +61,11 @@ fn crashed() -> StoreError {
 }
 
 #[async_trait]
-impl Store for Crashing {
-    fn kind(&self) -> StoreKind {
-        self.inner.kind()
-    }
-    async fn list(&self) -> Result<Listing, StoreError> {
-        self.inner.list().await
-    }
-    async fn revision(&self) -> Result<Revision, StoreError> {
-        self.inner.revision().await
-    }
-    async fn watch(&self, from: Revision) -> Result<Watch, StoreError> {
-        self.inner.watch(from).await
-    }
-    async fn get(&self, key: &ResourceKey) -> Result<Option<Resource>, StoreError> {
-        self.inner.get(key).await
-    }
-    async fn put(&self, r: Resource, rv: Option<&str>) -> Result<PutOutcome, StoreError> {
-        self.inner.put(r, rv).await
-    }
-    async fn delete(&self, key: &ResourceKey, rv: Option<&str>) -> Result<Resource, StoreError> {
-        self.inner.delete(key, rv).await
-    }
-    async fn content_revision(&self) -> Result<Revision, StoreError> {
-        self.inner.content_revision().await
-    }
-    async fn put_if(&self, r: Resource, p: &Precondition) -> Result<PutOutcome, StoreError> {
-        self.inner.put_if(r, p).await
-    }
-    async fn delete_if(&self, key: &ResourceKey, p: &Precondition) -> Result<Resource, StoreError> {
-        self.inner.delete_if(key, p).await
-    }
-    async fn put_statuses(
-        &self,
-        s: Vec<(ResourceKey, serde_json::Value)>,
-    ) -> Result<(), StoreError> {
-        self.inner.put_statuses(s).await
-    }
-    async fn get_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.inner.get_blob(name).await
-    }
-    async fn get_blobs(&self, names: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.inner.get_blobs(names).await
-    }
-    async fn list_blobs(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        self.inner.list_blobs(prefix).await
-    }
-    fn blob_limits(&self) -> BlobLimits {
+impl BlobHook for Crashing {
+    fn blob_limits(&self, _inner: &dyn Store) -> BlobLimits {
         self.limits
     }
-    async fn write_blobs(&self, batch: BlobBatch) -> Result<(), StoreError> {
+    async fn write_blobs(&self, inner: &dyn Store, batch: BlobBatch) -> Result<(), StoreError> {
         assert!(batch.ops() <= self.limits.max_ops && batch.bytes() <= self.limits.max_bytes);
         self.batches.lock().unwrap().push(batch.clone());
         let crash = {
@@ -130,7 +80,7 @@ impl Store for Crashing {
             }
         };
         let Some(crash) = crash else {
-            return self.inner.write_blobs(batch).await;
+            return inner.write_blobs(batch).await;
         };
         assert!(
             !self.limits.atomic || matches!(crash, Crash::Before | Crash::AfterTheBatch),
@@ -149,7 +99,7 @@ impl Store for Crashing {
             },
             Crash::AfterTheBatch => batch,
         };
-        self.inner.write_blobs(done).await?;
+        inner.write_blobs(done).await?;
         Err(crashed())
     }
 }

@@ -26,6 +26,7 @@
 //! beside the resource.
 
 mod blob_dir;
+mod blob_hook;
 mod dir;
 mod embedded;
 mod event_log;
@@ -37,6 +38,7 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use lockgate_api::{Kind, Resource, ResourceKey, Undecodable};
 
+pub use blob_hook::{BlobHook, WithBlobHook};
 pub use dir::{DirStore, DirStoreOptions, scan};
 pub use embedded::EmbeddedStore;
 pub use event_log::Watch;
