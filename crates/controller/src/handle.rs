@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use lockgate_api::{Resource, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, Publish};
 use lockgate_store::{Revision, Store, set_status};
-use lockgate_translate::{PolicyState, Reports, Served, State, translate, validate};
+use lockgate_translate::{PolicyState, Reports, Served, State, translate};
 use tokio::sync::watch;
 
 use crate::mirror::Mirror;
@@ -115,7 +115,8 @@ impl Shared {
             .map(|(_, reports)| Arc::clone(reports))
     }
 
-    /// Translation reports equal validation reports (see `lockgate_translate::validate`).
+    /// A translation's reports are the "before" of writes validated against its snapshot: both
+    /// are translated with the policy state of the last translation.
     pub(crate) fn remember_validated(&self, snapshot: Arc<Snapshot>, reports: Arc<Reports>) {
         *self.validated.lock().unwrap_or_else(|p| p.into_inner()) = Some((snapshot, reports));
     }
@@ -221,8 +222,8 @@ impl ControllerHandle {
         Ok((mirror.snapshot(), mirror.content_revision))
     }
 
-    /// Translates everything stored with and without `change`, without history: what write
-    /// validation compares. Nothing is stored: [`Writes`] validates and stores.
+    /// Translates everything stored with and without `change`, with the last translation's
+    /// policy state: what write validation compares. Nothing is stored: [`Writes`] validates and stores.
     pub async fn validate(&self, change: Change) -> Result<ChangeValidation, ControllerError> {
         let (snapshot, content_revision) = self.snapshot().await?;
         self.validate_on(snapshot, content_revision, change).await
@@ -240,7 +241,10 @@ impl ControllerHandle {
             Some(before) => before,
             None => {
                 let snap = Arc::clone(&snapshot);
-                let before = Arc::new(blocking(move || validate(&snap)).await?);
+                // With the same history as the "after" below, so that the two differ only by
+                // the change (a domain's holder comes from what is served).
+                let previous = self.shared.policy.load_full();
+                let before = Arc::new(blocking(move || translate(&snap, &previous).reports).await?);
                 self.shared
                     .remember_validated(Arc::clone(&snapshot), Arc::clone(&before));
                 before
