@@ -12,6 +12,7 @@ use lockgate_translate::{PolicyState, Reports, Served, State, translate};
 use tokio::sync::watch;
 
 use crate::mirror::Mirror;
+use crate::prepared::{Prepared, same_content};
 use crate::{ControllerError, Metrics, Publication, Writes};
 
 /// How long write validation waits for the mirror to catch up with the store before it goes
@@ -57,14 +58,17 @@ pub enum Change {
 #[derive(Debug, Clone)]
 pub struct ChangeValidation {
     pub before: Arc<Reports>,
-    pub after: Reports,
+    pub after: Arc<Reports>,
     /// The snapshot the change was validated against (its Settings decide the refusal rules).
     pub snapshot: Arc<Snapshot>,
     /// The store's content revision that `snapshot` reflects.
     pub content_revision: Revision,
     /// What would be served of each resource with the change, translated against what is
     /// served now: what a write answers about its own resource.
-    pub served: BTreeMap<ResourceKey, Served>,
+    pub served: Arc<BTreeMap<ResourceKey, Served>>,
+    /// The whole translation with the change, for the controller to publish once the write is
+    /// stored (see `prepared.rs`).
+    pub(crate) prepared: Arc<Prepared>,
 }
 
 pub(crate) struct Shared {
@@ -75,10 +79,13 @@ pub(crate) struct Shared {
     pub(crate) mirror_revision: watch::Sender<Revision>,
     pub(crate) published: watch::Sender<Publication>,
     pub(crate) metrics: Metrics,
-    /// The reports of one snapshot: the "before" of every write validated against it. The
-    /// mirror keeps one snapshot until its content changes (status writes do not), and each
-    /// translation leaves its reports here, so most writes translate only once.
+    /// The reports of one snapshot: the "before" of every write validated against it (or
+    /// against a snapshot of the same content). Each translation and each stored write leave
+    /// their reports here, so a write translates only once.
     validated: Mutex<Option<(Arc<Snapshot>, Arc<Reports>)>>,
+    /// The translation of the last stored write, for the next translation to publish if its
+    /// snapshot is the one the write was validated to make (see `prepared.rs`).
+    prepared: Mutex<Option<Arc<Prepared>>>,
     /// The policy state of the last translation (or the restored one): the history a write is
     /// validated with.
     pub(crate) policy: ArcSwap<PolicyState>,
@@ -103,6 +110,7 @@ impl Shared {
             published,
             metrics: Metrics::default(),
             validated: Mutex::new(None),
+            prepared: Mutex::new(None),
             policy: ArcSwap::from_pointee(PolicyState::default()),
             write_queue: tokio::sync::Mutex::new(()),
         }
@@ -111,8 +119,33 @@ impl Shared {
     fn validated_for(&self, snapshot: &Arc<Snapshot>) -> Option<Arc<Reports>> {
         let memo = self.validated.lock().unwrap_or_else(|p| p.into_inner());
         memo.as_ref()
-            .filter(|(at, _)| Arc::ptr_eq(at, snapshot))
+            .filter(|(at, _)| same_content(at, snapshot))
             .map(|(_, reports)| Arc::clone(reports))
+    }
+
+    /// A stored write offers its translation: the next translation and the next write's
+    /// "before" use it if nothing else was stored meanwhile.
+    pub(crate) fn offer_prepared(&self, prepared: Arc<Prepared>) {
+        self.remember_validated(
+            Arc::clone(&prepared.snapshot),
+            Arc::clone(&prepared.reports),
+        );
+        *self.prepared.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared);
+    }
+
+    /// The offered translation, if it is the one of `snapshot` against `previous`; taken
+    /// either way (a mismatch means the store moved on past it).
+    pub(crate) fn take_prepared(
+        &self,
+        snapshot: &Snapshot,
+        previous: &Arc<PolicyState>,
+    ) -> Option<Arc<Prepared>> {
+        let offered = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
+        offered.is_for(snapshot, previous).then_some(offered)
     }
 
     /// A translation's reports are the "before" of writes validated against its snapshot: both
@@ -262,13 +295,18 @@ impl ControllerHandle {
         // Against the policy state of the last translation, so that the answer can say what
         // would be served (the reports are the same as without history).
         let previous = self.shared.policy.load_full();
-        let outcome = blocking(move || translate(&changed, &previous)).await?;
+        let prepared = blocking(move || {
+            let outcome = translate(&changed, &previous);
+            Prepared::new(Arc::new(changed), previous, outcome)
+        })
+        .await?;
         Ok(ChangeValidation {
             before,
-            after: outcome.reports,
+            after: Arc::clone(&prepared.reports),
             snapshot,
             content_revision,
-            served: outcome.served,
+            served: Arc::clone(&prepared.served),
+            prepared: Arc::new(prepared),
         })
     }
 }

@@ -32,6 +32,7 @@ mod handle;
 mod metrics;
 mod mirror;
 mod persist;
+mod prepared;
 mod run;
 mod status;
 mod writes;

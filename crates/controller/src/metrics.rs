@@ -19,6 +19,8 @@ pub struct Metrics {
     /// The generation of the configuration being served (1 = the first publish).
     pub config_generation: Gauge,
     pub publishes: Counter,
+    /// Publishes that reused the translation a stored write was validated with.
+    pub prepared_publishes: Counter,
     pub translation_duration: Histogram,
     pub resources: Family<ResourceLabels, Gauge>,
     pub routes: Gauge,
@@ -31,6 +33,7 @@ impl Default for Metrics {
         Metrics {
             config_generation: Gauge::default(),
             publishes: Counter::default(),
+            prepared_publishes: Counter::default(),
             // 100 µs .. ~6.5 s
             translation_duration: Histogram::new(exponential_buckets(0.0001, 2.0, 17)),
             resources: Family::default(),
@@ -52,6 +55,11 @@ impl Metrics {
             "lockgate_config_publishes",
             "Compiled configurations published to the proxy",
             self.publishes.clone(),
+        );
+        registry.register(
+            "lockgate_config_prepared_publishes",
+            "Publishes that reused the translation a stored write was validated with",
+            self.prepared_publishes.clone(),
         );
         registry.register_with_unit(
             "lockgate_translation_duration",

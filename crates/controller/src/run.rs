@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use crate::handle::{Shared, Translation, blocking};
 use crate::mirror::Mirror;
 use crate::persist::LastKnownGood;
+use crate::prepared::Prepared;
 use crate::status::{policy_name, status_json};
 use crate::{
     ControllerError, ControllerHandle, ControllerOptions, Origin, Publication, ResourceLabels,
@@ -113,8 +114,10 @@ impl Worker {
                         last_change = now;
                         pending = Some(match pending {
                             // The first change after a quiet period: nothing to wait for (the
-                            // changes that follow it closely are debounced behind it).
-                            None if quiet && job.is_none() => Pending { first: now, deadline: now },
+                            // changes that follow it closely are debounced behind it). If a
+                            // translation is still running (writing statuses, say), the change
+                            // goes as soon as it ends: the deadline is only armed between jobs.
+                            None if quiet => Pending { first: now, deadline: now },
                             _ => {
                                 let first = pending.map_or(now, |p| p.first);
                                 let deadline = (now + self.options.debounce)
@@ -199,15 +202,28 @@ async fn translate_and_publish(
         (mirror.snapshot(), mirror.keys(), mirror.statuses.clone())
     };
     let started = std::time::Instant::now();
-    let translated = {
-        let snapshot = Arc::clone(&snapshot);
-        blocking(move || translate(&snapshot, &previous)).await
-    };
-    let outcome = match translated {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            tracing::error!("{e}");
-            return None;
+    // A stored write was validated by translating exactly this (see `prepared.rs`).
+    let outcome = match shared.take_prepared(&snapshot, &previous) {
+        Some(prepared) => {
+            shared.metrics.prepared_publishes.inc();
+            prepared
+        }
+        None => {
+            let translated = {
+                let snapshot = Arc::clone(&snapshot);
+                blocking(move || {
+                    let outcome = translate(&snapshot, &previous);
+                    Prepared::new(snapshot, previous, outcome)
+                })
+                .await
+            };
+            match translated {
+                Ok(prepared) => Arc::new(prepared),
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return None;
+                }
+            }
         }
     };
     shared
@@ -217,7 +233,7 @@ async fn translate_and_publish(
 
     // Persist before publishing: a crash between the two then restarts on what was about to
     // be served, never on something older than what was served.
-    let state = Arc::new(outcome.state);
+    let state = Arc::clone(&outcome.state);
     shared.policy.store(Arc::clone(&state));
     let translated_in = started.elapsed();
     // Last valid generations the store holds anyway are not written again; nor are the
@@ -245,11 +261,11 @@ async fn translate_and_publish(
         }
     }
 
-    let reports = Arc::new(outcome.reports);
-    let served = Arc::new(outcome.served);
+    let reports = Arc::clone(&outcome.reports);
+    let served = Arc::clone(&outcome.served);
     shared.remember_validated(Arc::clone(&snapshot), Arc::clone(&reports));
     let route_count = outcome.config.route_count();
-    shared.config.publish(outcome.config);
+    shared.config.publish(Arc::clone(&outcome.config));
     let generation = shared.published.borrow().generation + 1;
     let metrics = &shared.metrics;
     metrics.publishes.inc();

@@ -295,7 +295,8 @@ impl Writes {
                 }
                 check_expected(key, existing.as_ref(), expected)?;
                 // Validate what the store would keep (its creation time, never the client's).
-                let (result, stored) = would_put((*resource).clone(), existing.as_ref(), None);
+                let (result, stored) =
+                    would_put((*resource).clone(), existing.as_ref(), None, None);
                 (
                     Change::Put(stored.clone()),
                     Planned::Put(*resource, result, Box::new(stored)),
@@ -331,9 +332,18 @@ impl Writes {
                 attempts: 1,
             }));
         }
+        // A create is stored with the creation time it was validated with, so that what is
+        // stored is what was translated (a virtual service's age decides its domains).
+        let creation_time = match &planned {
+            Planned::Put(_, PutResult::Created, stored) => {
+                stored.metadata().creation_timestamp.clone()
+            }
+            _ => None,
+        };
         let precondition = Precondition {
             resource_version: options.expected_resource_version.clone(),
             content_revision: Some(validated_at),
+            creation_time,
         };
         let stored = match planned {
             Planned::Put(resource, ..) => store
@@ -346,12 +356,15 @@ impl Writes {
                 .map(|deleted| (WriteResult::Deleted, deleted)),
         };
         match stored {
-            Ok((result, resource)) => Ok(Some(Written {
-                result,
-                resource,
-                validation,
-                attempts: 1,
-            })),
+            Ok((result, resource)) => {
+                self.shared.offer_prepared(Arc::clone(&validation.prepared));
+                Ok(Some(Written {
+                    result,
+                    resource,
+                    validation,
+                    attempts: 1,
+                }))
+            }
             Err(StoreError::StaleValidation { .. }) => Ok(None),
             Err(err) => Err(err.into()),
         }

@@ -21,6 +21,11 @@ fn refused(errors: usize, warnings: usize) -> Refused {
             snapshot: Arc::default(),
             content_revision: Revision(1),
             served: Default::default(),
+            prepared: Arc::new(crate::prepared::Prepared::new(
+                Arc::default(),
+                Arc::default(),
+                lockgate_translate::translate(&Default::default(), &Default::default()),
+            )),
         },
     }
 }

@@ -342,3 +342,39 @@ async fn two_replicas_racing_conflicting_writes_never_both_win() {
     one.stop().await;
     two.stop().await;
 }
+
+/// The translation a stored write was validated with is the one published: the controller does
+/// not translate the same snapshot again, and what it publishes is what a fresh translation of
+/// the store gives.
+#[tokio::test]
+async fn a_stored_write_is_published_from_its_own_validation() {
+    let fixture = fixture().await;
+    let controller = replica(&fixture.store).await;
+    let handle = controller.handle();
+    let mut publications = handle.publications();
+    publications.wait_for(|p| p.generation >= 1).await.unwrap();
+    let reused = handle.metrics().prepared_publishes.get();
+
+    let written = handle
+        .writes()
+        .put(route_table(), &WriteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(written.result, WriteResult::Created);
+    let published = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        publications.wait_for(|p| p.generation >= 2),
+    )
+    .await;
+    assert!(published.is_ok(), "the write was never published");
+    assert_eq!(handle.metrics().prepared_publishes.get(), reused + 1);
+
+    let mut snapshot = Snapshot::default();
+    for resource in fixture.store.list().await.unwrap().resources {
+        snapshot.insert(resource);
+    }
+    let fresh = lockgate_translate::translate(&snapshot, &Default::default());
+    assert_eq!(*handle.config(), *fresh.config);
+    assert_eq!(*handle.latest().reports, fresh.reports);
+    controller.stop().await;
+}

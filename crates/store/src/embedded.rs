@@ -248,7 +248,12 @@ impl Inner {
                 precondition.resource_version.as_deref(),
             )?;
             let revision = read_revision(&meta)?.next();
-            let (result, resource) = would_put(resource, existing.as_ref(), Some(revision));
+            let (result, resource) = would_put(
+                resource,
+                existing.as_ref(),
+                Some(revision),
+                precondition.creation_time.as_deref(),
+            );
             if result == PutResult::Unchanged {
                 drop((table, meta));
                 txn.abort().map_err(db_error)?;

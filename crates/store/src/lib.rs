@@ -149,6 +149,10 @@ pub struct Precondition {
     /// validated a stale state reads again, and then learns of a conflict, if any, against
     /// what is stored now.
     pub content_revision: Option<Revision>,
+    /// Not a condition: the creation time a put that creates stamps, when the writer validated
+    /// the resource with one ([`would_put`] from the server's clock, never a client's), so that
+    /// what is stored is exactly what was validated. The store's clock when `None`.
+    pub creation_time: Option<String>,
 }
 
 impl Precondition {
@@ -156,7 +160,7 @@ impl Precondition {
     pub fn resource_version(expected: Option<&str>) -> Precondition {
         Precondition {
             resource_version: expected.map(str::to_string),
-            content_revision: None,
+            ..Precondition::default()
         }
     }
 }

@@ -83,12 +83,21 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// Sets the store-owned creation time on `resource` before it is written over `existing`:
-/// the existing one's on every update, now on create. Whatever the client sent is ignored, so
-/// that nobody can backdate a resource to win a domain.
-pub fn stamp_creation(resource: &mut Resource, existing: Option<&Resource>) {
+/// the existing one's on every update; on create `creation_time` (the server's own, stamped
+/// when the write was validated) or now. Whatever the client sent is ignored, so that nobody
+/// can backdate a resource to win a domain.
+pub fn stamp_creation(
+    resource: &mut Resource,
+    existing: Option<&Resource>,
+    creation_time: Option<&str>,
+) {
     resource.metadata_mut().creation_timestamp = match existing {
         Some(existing) => existing.metadata().creation_timestamp.clone(),
-        None => Some(rfc3339_utc(std::time::SystemTime::now())),
+        None => Some(
+            creation_time
+                .map(str::to_string)
+                .unwrap_or_else(|| rfc3339_utc(std::time::SystemTime::now())),
+        ),
     };
 }
 
@@ -97,17 +106,19 @@ pub fn stamp_creation(resource: &mut Resource, existing: Option<&Resource>) {
 /// changes no spec, label or annotation is `Unchanged` and stores nothing (`existing` comes
 /// back as it is). Otherwise the store sets the generation, the creation time and the
 /// resourceVersion (`revision`, the revision of the write; a dry run passes `None` and keeps
-/// the existing one), and keeps the controller's status.
+/// the existing one), and keeps the controller's status. A created resource gets
+/// `creation_time` if given (see [`crate::Precondition::creation_time`]), else now.
 pub fn would_put(
     mut resource: Resource,
     existing: Option<&Resource>,
     revision: Option<Revision>,
+    creation_time: Option<&str>,
 ) -> (PutResult, Resource) {
     if let Some(existing) = existing.filter(|e| same_content(e, &resource)) {
         return (PutResult::Unchanged, existing.clone());
     }
     let generation = next_generation(existing, &resource);
-    stamp_creation(&mut resource, existing);
+    stamp_creation(&mut resource, existing, creation_time);
     let metadata = resource.metadata_mut();
     metadata.generation = Some(generation);
     metadata.resource_version = match revision {

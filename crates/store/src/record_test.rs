@@ -23,7 +23,7 @@ fn upstream(port: u16) -> Resource {
 
 #[test]
 fn would_put_creates_at_generation_one_with_a_creation_time() {
-    let (result, stored) = would_put(upstream(1), None, Some(Revision(7)));
+    let (result, stored) = would_put(upstream(1), None, Some(Revision(7)), None);
     assert_eq!(result, PutResult::Created);
     let metadata = stored.metadata();
     assert_eq!(metadata.generation, Some(1));
@@ -33,18 +33,18 @@ fn would_put_creates_at_generation_one_with_a_creation_time() {
 
 #[test]
 fn would_put_keeps_the_store_owned_fields_of_what_it_replaces() {
-    let (_, mut existing) = would_put(upstream(1), None, Some(Revision(7)));
+    let (_, mut existing) = would_put(upstream(1), None, Some(Revision(7)), None);
     existing.metadata_mut().creation_timestamp = Some("2000-01-01T00:00:00.000000Z".into());
     set_status(&mut existing, Some(json!({"state": "Accepted"})));
 
-    let (result, same) = would_put(upstream(1), Some(&existing), Some(Revision(8)));
+    let (result, same) = would_put(upstream(1), Some(&existing), Some(Revision(8)), None);
     assert_eq!(result, PutResult::Unchanged);
     assert_eq!(same, existing, "an unchanged write stores nothing");
 
     let mut forged = upstream(2);
     forged.metadata_mut().creation_timestamp = Some("1970-01-01T00:00:00.000000Z".into());
     set_status(&mut forged, Some(json!({"state": "forged"})));
-    let (result, stored) = would_put(forged.clone(), Some(&existing), Some(Revision(8)));
+    let (result, stored) = would_put(forged.clone(), Some(&existing), Some(Revision(8)), None);
     assert_eq!(result, PutResult::Configured);
     assert_eq!(stored.metadata().generation, Some(2));
     assert_eq!(stored.metadata().resource_version.as_deref(), Some("8"));
@@ -55,14 +55,14 @@ fn would_put_keeps_the_store_owned_fields_of_what_it_replaces() {
     assert_eq!(status_of(&stored), Some(&json!({"state": "Accepted"})));
 
     // A dry run keeps the resourceVersion it would replace.
-    let (_, rehearsed) = would_put(forged, Some(&existing), None);
+    let (_, rehearsed) = would_put(forged, Some(&existing), None, None);
     assert_eq!(rehearsed.metadata().resource_version.as_deref(), Some("7"));
 }
 
 #[test]
 fn check_expected_wants_the_exact_stored_resource_version() {
     let key = upstream(1).key();
-    let (_, stored) = would_put(upstream(1), None, Some(Revision(7)));
+    let (_, stored) = would_put(upstream(1), None, Some(Revision(7)), None);
     assert!(check_expected(&key, Some(&stored), None).is_ok());
     assert!(check_expected(&key, None, None).is_ok());
     assert!(check_expected(&key, Some(&stored), Some("7")).is_ok());

@@ -25,6 +25,7 @@ fn at(content_revision: Revision) -> Precondition {
     Precondition {
         resource_version: None,
         content_revision: Some(content_revision),
+        creation_time: None,
     }
 }
 
@@ -153,6 +154,7 @@ async fn a_stale_content_revision_is_reported_before_a_resource_version_conflict
     let both = Precondition {
         resource_version: stale_version.clone(),
         content_revision: Some(validated_at),
+        creation_time: None,
     };
     let put = store.put_if(upstream("echo", 3000), &both).await;
     assert!(
@@ -163,6 +165,7 @@ async fn a_stale_content_revision_is_reported_before_a_resource_version_conflict
     let current = Precondition {
         resource_version: stale_version,
         content_revision: Some(store.content_revision().await.unwrap()),
+        creation_time: None,
     };
     let put = store.put_if(upstream("echo", 3000), &current).await;
     assert!(matches!(put, Err(StoreError::Conflict { .. })), "{put:?}");
@@ -220,4 +223,32 @@ async fn the_directory_store_counts_every_revision_as_content_and_refuses_writes
     assert!(matches!(put, Err(StoreError::ReadOnly(_))), "{put:?}");
     let delete = store.delete_if(&key("echo"), &at(revision)).await;
     assert!(matches!(delete, Err(StoreError::ReadOnly(_))), "{delete:?}");
+}
+
+#[tokio::test]
+async fn a_create_is_stamped_with_the_creation_time_it_was_validated_with_and_an_update_never_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir);
+    let validated = Precondition {
+        creation_time: Some("2026-12-02T10:00:00.000001Z".into()),
+        ..Precondition::default()
+    };
+    let created = store
+        .put_if(upstream("echo", 1000), &validated)
+        .await
+        .unwrap();
+    assert_eq!(
+        created.resource.metadata().creation_timestamp.as_deref(),
+        Some("2026-12-02T10:00:00.000001Z")
+    );
+    // An update keeps the stored creation time whatever the writer says.
+    let later = Precondition {
+        creation_time: Some("2020-01-01T00:00:00Z".into()),
+        ..Precondition::default()
+    };
+    let updated = store.put_if(upstream("echo", 2000), &later).await.unwrap();
+    assert_eq!(
+        updated.resource.metadata().creation_timestamp.as_deref(),
+        Some("2026-12-02T10:00:00.000001Z")
+    );
 }
