@@ -269,6 +269,17 @@ impl ControllerHandle {
         content_revision: Revision,
         change: Change,
     ) -> Result<ChangeValidation, ControllerError> {
+        self.validate_changes(snapshot, content_revision, vec![change])
+            .await
+    }
+
+    /// Several changes validated together: the reports with all of them applied.
+    pub(crate) async fn validate_changes(
+        &self,
+        snapshot: Arc<Snapshot>,
+        content_revision: Revision,
+        changes: Vec<Change>,
+    ) -> Result<ChangeValidation, ControllerError> {
         let memo = self.shared.validated_for(&snapshot);
         let before = match memo {
             Some(before) => before,
@@ -284,13 +295,15 @@ impl ControllerHandle {
             }
         };
         let mut changed = (*snapshot).clone();
-        match change {
-            Change::Put(mut resource) => {
-                set_status(&mut resource, None);
-                resource.metadata_mut().resource_version = None;
-                changed.insert(resource);
+        for change in changes {
+            match change {
+                Change::Put(mut resource) => {
+                    set_status(&mut resource, None);
+                    resource.metadata_mut().resource_version = None;
+                    changed.insert(resource);
+                }
+                Change::Delete(key) => changed.remove(&key),
             }
-            Change::Delete(key) => changed.remove(&key),
         }
         // Against the policy state of the last translation, so that the answer can say what
         // would be served (the reports are the same as without history).

@@ -28,6 +28,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 mod handle;
 mod metrics;
 mod mirror;
@@ -45,6 +46,7 @@ use lockgate_store::{Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use batch::BatchItem;
 pub use handle::{Change, ChangeValidation, ControllerHandle, ResourceReport, Translation};
 pub use metrics::{Metrics, ResourceLabels};
 pub use persist::{LastKnownGood, PersistError, Persisted};

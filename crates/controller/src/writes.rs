@@ -36,7 +36,7 @@ const MESSAGE_PROBLEMS: usize = 10;
 /// See the module documentation. From [`ControllerHandle::writes`]; cheap to clone.
 #[derive(Clone)]
 pub struct Writes {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
 }
 
 /// How to write.
@@ -173,7 +173,7 @@ impl Writes {
         Writes { shared }
     }
 
-    fn handle(&self) -> ControllerHandle {
+    pub(crate) fn handle(&self) -> ControllerHandle {
         ControllerHandle {
             shared: Arc::clone(&self.shared),
         }
@@ -387,27 +387,15 @@ fn refuse_if_invalid(
     validation: ChangeValidation,
     namespace: &str,
 ) -> Result<ChangeValidation, WriteError> {
-    let rules = &validation.snapshot.settings.spec.gateway.validation;
-    if rules.always_accept() {
-        return Ok(validation);
-    }
-    let (before, after) = (&validation.before, &validation.after);
-    let added_errors: Vec<(ResourceKey, String)> = after
-        .error_set()
-        .difference(&before.error_set())
-        .filter(|(key, _)| key.namespace == namespace)
-        .map(|(key, problem)| (key.clone(), problem.to_string()))
-        .collect();
-    let added_warnings: Vec<(ResourceKey, String)> = if rules.allow_warnings() {
-        Vec::new()
-    } else {
-        after
-            .warning_set()
-            .difference(&before.warning_set())
+    let (errors, warnings) = refusable(&validation);
+    let in_namespace = |added: Vec<(ResourceKey, lockgate_translate::Problem)>| {
+        added
+            .into_iter()
             .filter(|(key, _)| key.namespace == namespace)
-            .map(|(key, problem)| (key.clone(), problem.to_string()))
-            .collect()
+            .map(|(key, problem)| (key, problem.to_string()))
+            .collect::<Vec<_>>()
     };
+    let (added_errors, added_warnings) = (in_namespace(errors), in_namespace(warnings));
     if added_errors.is_empty() && added_warnings.is_empty() {
         return Ok(validation);
     }
@@ -417,6 +405,34 @@ fn refuse_if_invalid(
         validation,
     })))
 }
+
+/// The problems the validated change adds that the snapshot's Settings refuse: errors unless
+/// `alwaysAccept`, and warnings too without `allowWarnings`. In every namespace; the caller
+/// keeps those of the namespaces a write speaks for.
+pub(crate) fn refusable(validation: &ChangeValidation) -> (AddedProblems, AddedProblems) {
+    let rules = &validation.snapshot.settings.spec.gateway.validation;
+    if rules.always_accept() {
+        return (Vec::new(), Vec::new());
+    }
+    let (before, after) = (&validation.before, &validation.after);
+    let errors = after
+        .error_set()
+        .difference(&before.error_set())
+        .cloned()
+        .collect();
+    let warnings = if rules.allow_warnings() {
+        Vec::new()
+    } else {
+        after
+            .warning_set()
+            .difference(&before.warning_set())
+            .cloned()
+            .collect()
+    };
+    (errors, warnings)
+}
+
+pub(crate) type AddedProblems = Vec<(ResourceKey, lockgate_translate::Problem)>;
 
 #[cfg(test)]
 #[path = "writes_test.rs"]

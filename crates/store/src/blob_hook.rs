@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use lockgate_api::{Kind, Resource, ResourceKey};
 
 use crate::{
-    BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, Revision, SourceProblem, Store,
-    StoreError, StoreKind, Watch,
+    BatchPut, BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, Revision, SourceProblem,
+    Store, StoreError, StoreKind, Watch,
 };
 
 /// What a [`WithBlobHook`] does instead of its inner store's blob writes.
@@ -88,6 +88,13 @@ impl<H: BlobHook> Store for WithBlobHook<H> {
     }
     async fn put_if(&self, r: Resource, p: &Precondition) -> Result<PutOutcome, StoreError> {
         self.inner.put_if(r, p).await
+    }
+    async fn put_batch_if(
+        &self,
+        puts: Vec<BatchPut>,
+        p: &Precondition,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        self.inner.put_batch_if(puts, p).await
     }
     async fn delete(&self, key: &ResourceKey, rv: Option<&str>) -> Result<Resource, StoreError> {
         self.inner.delete(key, rv).await

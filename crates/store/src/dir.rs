@@ -30,8 +30,8 @@ use crate::blob_dir::BlobDir;
 use crate::event_log::EventLog;
 use crate::record::{next_generation, same_content, set_status};
 use crate::{
-    BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, Revision, SourceProblem, Store,
-    StoreError, StoreKind, Watch, WatchEvent,
+    BatchPut, BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, Revision, SourceProblem,
+    Store, StoreError, StoreKind, Watch, WatchEvent,
 };
 use rescan::Scanner;
 use scan::Entry;
@@ -373,6 +373,14 @@ impl Store for DirStore {
     }
 
     async fn delete_if(&self, _: &ResourceKey, _: &Precondition) -> Result<Resource, StoreError> {
+        Err(self.shared.lock().read_only())
+    }
+
+    async fn put_batch_if(
+        &self,
+        _: Vec<BatchPut>,
+        _: &Precondition,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
         Err(self.shared.lock().read_only())
     }
 

@@ -20,8 +20,8 @@ use crate::record::{
     check_expected, decode, encode, rfc3339_utc, set_status, status_of, would_put,
 };
 use crate::{
-    BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, PutResult, Revision, SourceProblem,
-    Store, StoreError, StoreKind, Watch, WatchEvent,
+    BatchPut, BlobBatch, BlobLimits, Listing, Precondition, PutOutcome, PutResult, Revision,
+    SourceProblem, Store, StoreError, StoreKind, Watch, WatchEvent,
 };
 
 /// `Kind/namespace/name` → record (see `record.rs`).
@@ -230,47 +230,71 @@ impl Inner {
         resource: Resource,
         precondition: &Precondition,
     ) -> Result<PutOutcome, StoreError> {
-        let key = resource.key();
-        let skey = storage_key(&key);
+        let put = BatchPut {
+            resource,
+            expected_resource_version: precondition.resource_version.clone(),
+        };
+        let mut outcomes = self.put_batch(vec![put], precondition)?;
+        Ok(outcomes.pop().expect("one answer per put"))
+    }
+
+    /// Every put in one durable transaction (one fsync for the lot); see `Store::put_batch_if`.
+    fn put_batch(
+        &self,
+        puts: Vec<BatchPut>,
+        precondition: &Precondition,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
         let _writer = self.lock_writer();
         let txn = begin_durable(&self.db)?;
-        let (result, resource, revision) = {
+        let mut outcomes = Vec::with_capacity(puts.len());
+        let mut events = Vec::new();
+        {
             let mut table = txn.open_table(RESOURCES).map_err(db_error)?;
             let mut meta = txn.open_table(META).map_err(db_error)?;
             check_content(&meta, precondition)?;
-            let existing = match table.get(skey.as_str()).map_err(db_error)? {
-                Some(bytes) => self.decode_or_report(&skey, bytes.value()),
-                None => None,
-            };
-            check_expected(
-                &key,
-                existing.as_ref(),
-                precondition.resource_version.as_deref(),
-            )?;
-            let revision = read_revision(&meta)?.next();
-            let (result, resource) = would_put(
-                resource,
-                existing.as_ref(),
-                Some(revision),
-                precondition.creation_time.as_deref(),
-            );
-            if result == PutResult::Unchanged {
+            let mut revision = read_revision(&meta)?;
+            for put in puts {
+                let key = put.resource.key();
+                let skey = storage_key(&key);
+                let existing = match table.get(skey.as_str()).map_err(db_error)? {
+                    Some(bytes) => self.decode_or_report(&skey, bytes.value()),
+                    None => None,
+                };
+                check_expected(
+                    &key,
+                    existing.as_ref(),
+                    put.expected_resource_version.as_deref(),
+                )?;
+                let (result, resource) = would_put(
+                    put.resource,
+                    existing.as_ref(),
+                    Some(revision.next()),
+                    precondition.creation_time.as_deref(),
+                );
+                if result != PutResult::Unchanged {
+                    revision = revision.next();
+                    table
+                        .insert(skey.as_str(), encode(&resource).as_slice())
+                        .map_err(db_error)?;
+                    events.push(WatchEvent::Put {
+                        resource: resource.clone(),
+                        revision,
+                    });
+                }
+                outcomes.push(PutOutcome { result, resource });
+            }
+            if events.is_empty() {
                 drop((table, meta));
                 txn.abort().map_err(db_error)?;
-                return Ok(PutOutcome { result, resource });
+                return Ok(outcomes);
             }
-            table
-                .insert(skey.as_str(), encode(&resource).as_slice())
-                .map_err(db_error)?;
             record_content_write(&mut meta, revision)?;
-            (result, resource, revision)
-        };
+        }
         txn.commit().map_err(db_error)?;
-        self.log.append(WatchEvent::Put {
-            resource: resource.clone(),
-            revision,
-        });
-        Ok(PutOutcome { result, resource })
+        for event in events {
+            self.log.append(event);
+        }
+        Ok(outcomes)
     }
 
     fn delete(
@@ -453,6 +477,16 @@ impl Store for EmbeddedStore {
     ) -> Result<PutOutcome, StoreError> {
         let precondition = precondition.clone();
         self.blocking(move |inner| inner.put(resource, &precondition))
+            .await
+    }
+
+    async fn put_batch_if(
+        &self,
+        puts: Vec<BatchPut>,
+        precondition: &Precondition,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
+        let precondition = precondition.clone();
+        self.blocking(move |inner| inner.put_batch(puts, &precondition))
             .await
     }
 

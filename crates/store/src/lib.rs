@@ -155,6 +155,14 @@ pub struct Precondition {
     pub creation_time: Option<String>,
 }
 
+/// One put of [`Store::put_batch_if`]: the resource and, optionally, the resourceVersion the
+/// stored object must have (as [`Precondition::resource_version`] for one put).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchPut {
+    pub resource: Resource,
+    pub expected_resource_version: Option<String>,
+}
+
 impl Precondition {
     /// Only the resourceVersion, as `Store::put` and `Store::delete` take it.
     pub fn resource_version(expected: Option<&str>) -> Precondition {
@@ -360,6 +368,17 @@ pub trait Store: Send + Sync + 'static {
         resource: Resource,
         precondition: &Precondition,
     ) -> Result<PutOutcome, StoreError>;
+
+    /// Creates or replaces every resource of `puts` in one transaction, all or none: the
+    /// precondition's content revision is checked once (its `resource_version` is not used:
+    /// each put has its own), every created resource gets its creation time, and a failed
+    /// check stores nothing. Each put stores what [`would_put`] says, in order, each with its
+    /// own revision; the answers come in the order of `puts`. The keys must be distinct.
+    async fn put_batch_if(
+        &self,
+        puts: Vec<BatchPut>,
+        precondition: &Precondition,
+    ) -> Result<Vec<PutOutcome>, StoreError>;
 
     /// Deletes a resource and returns it as it was stored.
     async fn delete(

@@ -1,0 +1,267 @@
+//! Many puts validated together and stored in one transaction: how `lockgate apply -f DIR`
+//! writes thousands of resources without validating each against everything stored.
+//!
+//! One put at a time costs a translation of everything for every resource, so applying N
+//! route tables costs N translations that each grow with N. A batch is validated once with
+//! all of its puts and stored with one compare-and-swap on the content revision, exactly as
+//! one validated write is ([`Writes`]). The refusal rules stay per namespace: a namespace to
+//! which the batch adds refused problems has its puts taken out, the rest is validated
+//! again without them (so no put is stored on a validation that included a refused one), and
+//! the puts taken out are then written one by one, each refused or stored on its own merits,
+//! with its own answer. A put whose key came earlier in the batch is also written on its own,
+//! after the batch, so the later one wins as it would one by one. A batch that meets a
+//! resourceVersion conflict is written one by one too, so that each put gets its own answer.
+
+use std::collections::{BTreeSet, HashSet};
+
+use lockgate_api::Resource;
+use lockgate_store::{
+    BatchPut, Precondition, PutResult, StoreError, check_expected, rfc3339_utc, would_put,
+};
+
+use crate::handle::Change;
+use crate::writes::refusable;
+use crate::{WRITE_ATTEMPTS, WriteError, WriteOptions, Writes, Written};
+
+/// One put of a batch.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    pub resource: Resource,
+    /// The stored object must have exactly this resourceVersion.
+    pub expected_resource_version: Option<String>,
+}
+
+/// A put of the batch as it will be stored.
+struct Planned {
+    index: usize,
+    put: BatchPut,
+    result: PutResult,
+    stored: Resource,
+}
+
+/// What the batch leaves to do: the puts written, and the puts to write one by one.
+struct Settled<E> {
+    written: Vec<(usize, Result<Written, E>)>,
+    one_by_one: Vec<usize>,
+}
+
+impl Writes {
+    /// Creates or replaces every resource of `items` (see the module documentation), with one
+    /// answer per item, in order. `check` says whether the writer may write an item over
+    /// what is stored (`None`: nothing); its error is that item's answer. The outer error is
+    /// for the whole batch: the store failing, or other writers never letting it through.
+    pub async fn put_batch<E, F>(
+        &self,
+        items: Vec<BatchItem>,
+        options: &WriteOptions,
+        check: F,
+    ) -> Result<Vec<Result<Written, E>>, WriteError>
+    where
+        E: From<WriteError>,
+        F: Fn(&Resource, Option<&Resource>) -> Result<(), E>,
+    {
+        let mut seen = HashSet::new();
+        let (mut first, mut repeated) = (Vec::new(), Vec::new());
+        for (index, item) in items.iter().enumerate() {
+            if seen.insert(item.resource.key()) {
+                first.push(index);
+            } else {
+                repeated.push(index);
+            }
+        }
+        let settled = self.settle(&items, &first, options, &check).await?;
+        let mut answers: Vec<Option<Result<Written, E>>> = items.iter().map(|_| None).collect();
+        for (index, answer) in settled.written {
+            answers[index] = Some(answer);
+        }
+        let mut one_by_one = settled.one_by_one;
+        one_by_one.extend(repeated);
+        one_by_one.sort_unstable();
+        for index in one_by_one {
+            answers[index] = Some(self.put_one(&items[index], options, &check).await);
+        }
+        Ok(answers
+            .into_iter()
+            .map(|a| a.expect("every item is answered"))
+            .collect())
+    }
+
+    async fn put_one<E, F>(
+        &self,
+        item: &BatchItem,
+        options: &WriteOptions,
+        check: &F,
+    ) -> Result<Written, E>
+    where
+        E: From<WriteError>,
+        F: Fn(&Resource, Option<&Resource>) -> Result<(), E>,
+    {
+        let options = WriteOptions {
+            expected_resource_version: item.expected_resource_version.clone(),
+            ..options.clone()
+        };
+        let key = item.resource.key();
+        self.put_with(&key, &options, |existing| {
+            let allowed = check(&item.resource, existing.as_ref()).map(|()| item.resource.clone());
+            async move { allowed }
+        })
+        .await
+    }
+
+    /// Validates and stores the puts at `indices` together, retrying when another write
+    /// lands in between.
+    async fn settle<E, F>(
+        &self,
+        items: &[BatchItem],
+        indices: &[usize],
+        options: &WriteOptions,
+        check: &F,
+    ) -> Result<Settled<E>, WriteError>
+    where
+        E: From<WriteError>,
+        F: Fn(&Resource, Option<&Resource>) -> Result<(), E>,
+    {
+        if indices.is_empty() {
+            return Ok(Settled {
+                written: Vec::new(),
+                one_by_one: Vec::new(),
+            });
+        }
+        let _queued = self.shared.write_queue.lock().await;
+        for attempt in 1..=WRITE_ATTEMPTS {
+            let (snapshot, validated_at) = self.handle().snapshot().await?;
+            let created_at = rfc3339_utc(std::time::SystemTime::now());
+            let mut written = Vec::new();
+            let mut planned = Vec::new();
+            for &index in indices {
+                let item = &items[index];
+                let key = item.resource.key();
+                let existing = self.shared.store.get(&key).await?;
+                if let Err(denied) = check(&item.resource, existing.as_ref()) {
+                    written.push((index, Err(denied)));
+                    continue;
+                }
+                let expected = item.expected_resource_version.as_deref();
+                if let Err(conflict) = check_expected(&key, existing.as_ref(), expected) {
+                    written.push((index, Err(WriteError::from(conflict).into())));
+                    continue;
+                }
+                let (result, stored) = would_put(
+                    item.resource.clone(),
+                    existing.as_ref(),
+                    None,
+                    Some(&created_at),
+                );
+                let put = BatchPut {
+                    resource: item.resource.clone(),
+                    expected_resource_version: item.expected_resource_version.clone(),
+                };
+                planned.push(Planned {
+                    index,
+                    put,
+                    result,
+                    stored,
+                });
+            }
+
+            // Take out the namespaces the batch adds refused problems to, until what is left
+            // passes on its own.
+            let mut one_by_one = Vec::new();
+            let validation = loop {
+                if planned.is_empty() {
+                    break None;
+                }
+                let changes = planned
+                    .iter()
+                    .map(|p| Change::Put(p.stored.clone()))
+                    .collect();
+                let validation = self
+                    .handle()
+                    .validate_changes(snapshot.clone(), validated_at, changes)
+                    .await?;
+                let (errors, warnings) = refusable(&validation);
+                let refused: BTreeSet<&str> = errors
+                    .iter()
+                    .chain(&warnings)
+                    .map(|(key, _)| key.namespace.as_str())
+                    .collect();
+                let (out, kept): (Vec<Planned>, Vec<Planned>) = planned
+                    .into_iter()
+                    .partition(|p| refused.contains(p.stored.key().namespace.as_str()));
+                planned = kept;
+                if out.is_empty() {
+                    break Some(validation);
+                }
+                one_by_one.extend(out.iter().map(|p| p.index));
+            };
+            let Some(validation) = validation else {
+                return Ok(Settled {
+                    written,
+                    one_by_one,
+                });
+            };
+
+            let store = &self.shared.store;
+            let outcomes = if options.dry_run {
+                // The answers must describe one state: the snapshot's and the objects read.
+                if store.content_revision().await? != validated_at {
+                    continue;
+                }
+                planned
+                    .iter()
+                    .map(|p| (p.result, p.stored.clone()))
+                    .collect()
+            } else {
+                let precondition = Precondition {
+                    content_revision: Some(validated_at),
+                    creation_time: Some(created_at),
+                    ..Precondition::default()
+                };
+                let puts = planned.iter().map(|p| p.put.clone()).collect();
+                match store.put_batch_if(puts, &precondition).await {
+                    Ok(outcomes) => {
+                        self.shared.offer_prepared(validation.prepared.clone());
+                        outcomes
+                            .into_iter()
+                            .map(|o| (o.result, o.resource))
+                            .collect()
+                    }
+                    Err(StoreError::StaleValidation { .. }) => {
+                        tracing::debug!(attempt, "the store changed while a batch was validated");
+                        continue;
+                    }
+                    // One put's resourceVersion no longer holds: one by one, each put gets
+                    // its own answer.
+                    Err(StoreError::Conflict { .. }) => {
+                        one_by_one.extend(planned.iter().map(|p| p.index));
+                        return Ok(Settled {
+                            written,
+                            one_by_one,
+                        });
+                    }
+                    Err(err) => return Err(err.into()),
+                }
+            };
+            let outcomes: Vec<(PutResult, Resource)> = outcomes;
+            for (p, (result, resource)) in planned.iter().zip(outcomes) {
+                written.push((
+                    p.index,
+                    Ok(Written {
+                        result: result.into(),
+                        resource,
+                        validation: validation.clone(),
+                        attempts: attempt,
+                    }),
+                ));
+            }
+            return Ok(Settled {
+                written,
+                one_by_one,
+            });
+        }
+        Err(WriteError::Contended {
+            key: items[indices[0]].resource.key(),
+            attempts: WRITE_ATTEMPTS,
+        })
+    }
+}
