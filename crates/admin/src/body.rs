@@ -41,7 +41,7 @@ fn decode_failure(err: DecodeError) -> ApiError {
     ApiError::bad_request(message)
 }
 
-fn one_resource(document: Result<Document, DecodeError>) -> Result<Resource, ApiError> {
+pub(crate) fn one_resource(document: Result<Document, DecodeError>) -> Result<Resource, ApiError> {
     match document.map_err(decode_failure)? {
         Document::Resource(resource) => Ok(resource),
         Document::Skipped(skipped) => Err(ApiError::bad_request(format!(

@@ -115,8 +115,9 @@ impl From<WriteError> for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The `Status` object: the body of the error's answer, or one item's answer in a batch.
+    pub(crate) fn status(self) -> (StatusCode, Value) {
         let mut body = json!({
             "kind": "Status",
             "apiVersion": "v1",
@@ -128,6 +129,13 @@ impl IntoResponse for ApiError {
         if let Some(problems) = self.problems {
             body["details"] = json!({ "problems": problems });
         }
-        (self.code, Json(body)).into_response()
+        (self.code, body)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, body) = self.status();
+        (code, Json(body)).into_response()
     }
 }

@@ -11,6 +11,7 @@
 //! ```
 
 mod access;
+mod apply;
 mod auth;
 mod body;
 mod error;
@@ -123,6 +124,8 @@ pub fn router(admin: Arc<Admin>) -> Router {
             resources.route_layer(from_fn_with_state(Arc::clone(&admin), access::authorize));
     }
     let mut router = resources
+        // Authorised item by item, like the PUTs it stands for (see `apply.rs`).
+        .route("/apply", axum::routing::post(apply::apply))
         .route("/check", get(ops::check))
         .route("/config_dump", get(ops::config_dump))
         .route("/info", get(ops::info))

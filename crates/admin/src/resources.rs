@@ -18,7 +18,7 @@ use crate::body::{Body, decode_merge_patch, decode_resource, merge_patch, off_th
 use crate::error::ApiError;
 use crate::write::{Written, delete_answer, object_json, options, put_answer};
 
-type Params = HashMap<String, String>;
+pub(crate) type Params = HashMap<String, String>;
 
 /// The kind a path names, if its group and version are the kind's.
 fn kind_of(group: &str, version: &str, plural: &str) -> Result<Kind, ApiError> {
@@ -33,7 +33,7 @@ fn kind_of(group: &str, version: &str, plural: &str) -> Result<Kind, ApiError> {
 }
 
 /// `?dryRun=All` (the only value Kubernetes defines).
-fn dry_run(params: &Params) -> Result<bool, ApiError> {
+pub(crate) fn dry_run(params: &Params) -> Result<bool, ApiError> {
     match params.get("dryRun").map(String::as_str) {
         None => Ok(false),
         Some("All") => Ok(true),
@@ -94,7 +94,7 @@ pub(crate) async fn get_one(
 
 impl Admin {
     /// Writes go to the embedded store only; a watched directory is changed through its files.
-    fn ensure_writable(&self) -> Result<(), ApiError> {
+    pub(crate) fn ensure_writable(&self) -> Result<(), ApiError> {
         if self.controller.store().kind() == StoreKind::Dir {
             return Err(ApiError::method_not_allowed(format!(
                 "this gateway serves the read-only directory {} (--config-dir): change the files there instead",
@@ -126,7 +126,7 @@ fn check_identity(key: &ResourceKey, resource: &Resource) -> Result<(), ApiError
     Ok(())
 }
 
-fn expected_version(resource: &Resource) -> Option<String> {
+pub(crate) fn expected_version(resource: &Resource) -> Option<String> {
     resource
         .metadata()
         .resource_version

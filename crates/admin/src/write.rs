@@ -60,12 +60,16 @@ pub(crate) fn options(expected: Option<String>, dry_run: bool) -> WriteOptions {
 /// The answer to a put (PUT and PATCH): the object with the status it has with the change
 /// applied, and what the change made not Accepted.
 pub(crate) fn put_answer(key: &ResourceKey, stored: Stored) -> Written {
-    let status = status_json(
+    answer(stored.result, &stored, Some(put_status(key, &stored)))
+}
+
+/// The status a put's resource has with the change applied.
+pub(crate) fn put_status(key: &ResourceKey, stored: &Stored) -> Value {
+    status_json(
         stored.validation.after.get(key),
         stored.resource.metadata().generation,
         stored.validation.served.get(key),
-    );
-    answer(stored.result, &stored, Some(status))
+    )
 }
 
 /// The answer to a delete: the object as it was, with the status it had.

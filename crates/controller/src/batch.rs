@@ -9,12 +9,14 @@
 //! again without them (so no put is stored on a validation that included a refused one), and
 //! the puts taken out are then written one by one, each refused or stored on its own merits,
 //! with its own answer. A put whose key came earlier in the batch is also written on its own,
-//! after the batch, so the later one wins as it would one by one. A batch that meets a
+//! after the batch, so the later one wins as it would one by one. Settings are written on
+//! their own before the batch: they decide the refusal rules the rest is validated under, as
+//! they would if the batch were applied one by one. A batch that meets a
 //! resourceVersion conflict is written one by one too, so that each put gets its own answer.
 
 use std::collections::{BTreeSet, HashSet};
 
-use lockgate_api::Resource;
+use lockgate_api::{Kind, Resource};
 use lockgate_store::{
     BatchPut, Precondition, PutResult, StoreError, check_expected, rfc3339_utc, would_put,
 };
@@ -61,16 +63,22 @@ impl Writes {
         F: Fn(&Resource, Option<&Resource>) -> Result<(), E>,
     {
         let mut seen = HashSet::new();
-        let (mut first, mut repeated) = (Vec::new(), Vec::new());
+        let (mut settings, mut first, mut repeated) = (Vec::new(), Vec::new(), Vec::new());
         for (index, item) in items.iter().enumerate() {
-            if seen.insert(item.resource.key()) {
+            let key = item.resource.key();
+            if key.kind == Kind::Settings {
+                settings.push(index);
+            } else if seen.insert(key) {
                 first.push(index);
             } else {
                 repeated.push(index);
             }
         }
-        let settled = self.settle(&items, &first, options, &check).await?;
         let mut answers: Vec<Option<Result<Written, E>>> = items.iter().map(|_| None).collect();
+        for index in settings {
+            answers[index] = Some(self.put_one(&items[index], options, &check).await);
+        }
+        let settled = self.settle(&items, &first, options, &check).await?;
         for (index, answer) in settled.written {
             answers[index] = Some(answer);
         }

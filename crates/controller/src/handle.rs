@@ -133,19 +133,29 @@ impl Shared {
         *self.prepared.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared);
     }
 
-    /// The offered translation, if it is the one of `snapshot` against `previous`; taken
-    /// either way (a mismatch means the store moved on past it).
+    /// The offered translation, if it is the one of `snapshot` against `previous`. One made
+    /// against another history can never match again and is dropped; one whose snapshot is
+    /// not this one is kept, since the mirror may not have caught up with the write yet.
     pub(crate) fn take_prepared(
         &self,
         snapshot: &Snapshot,
         previous: &Arc<PolicyState>,
     ) -> Option<Arc<Prepared>> {
-        let offered = self
-            .prepared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()?;
-        offered.is_for(snapshot, previous).then_some(offered)
+        let mut offered = self.prepared.lock().unwrap_or_else(|p| p.into_inner());
+        if !offered
+            .as_ref()
+            .is_some_and(|o| Arc::ptr_eq(&o.previous, previous))
+        {
+            *offered = None;
+            return None;
+        }
+        if offered
+            .as_ref()
+            .is_some_and(|o| o.is_for(snapshot, previous))
+        {
+            return offered.take();
+        }
+        None
     }
 
     /// A translation's reports are the "before" of writes validated against its snapshot: both

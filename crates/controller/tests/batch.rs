@@ -77,6 +77,9 @@ async fn gateway(seed: Vec<Resource>) -> Gateway {
     let controller = Controller::start(Arc::clone(&store), config, ControllerOptions::default())
         .await
         .unwrap();
+    // Writes are validated with the history of the first translation: wait for it.
+    let mut publications = controller.handle().publications();
+    publications.wait_for(|p| p.generation >= 1).await.unwrap();
     Gateway {
         _dir: dir,
         store,
@@ -125,9 +128,27 @@ async fn a_batch_is_validated_once_stored_at_once_and_published_from_its_validat
         assert_eq!(written.result, WriteResult::Created);
         assert_eq!(written.attempts, 1);
     }
-    // 21 writes in one transaction: 21 revisions, one content-revision check.
-    let end = gw.store.content_revision().await.unwrap();
-    assert_eq!(end.0, start.0 + 21);
+    // 21 writes in one transaction: 21 consecutive revisions, nothing in between.
+    let versions: Vec<u64> = answers
+        .iter()
+        .map(|a| {
+            let written = a.as_ref().unwrap();
+            written
+                .resource
+                .metadata()
+                .resource_version
+                .as_ref()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(versions[0] > start.0);
+    assert!(
+        versions.windows(2).all(|w| w[1] == w[0] + 1),
+        "{versions:?}"
+    );
+    assert_eq!(gw.store.content_revision().await.unwrap().0, versions[20]);
     published_routes(&handle, 20).await;
     assert!(handle.metrics().prepared_publishes.get() >= 1);
     gw.controller.stop().await;

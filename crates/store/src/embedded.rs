@@ -291,9 +291,7 @@ impl Inner {
             record_content_write(&mut meta, revision)?;
         }
         txn.commit().map_err(db_error)?;
-        for event in events {
-            self.log.append(event);
-        }
+        self.log.append_all(events);
         Ok(outcomes)
     }
 

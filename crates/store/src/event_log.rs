@@ -97,17 +97,27 @@ impl EventLog {
 
     /// Records an event. Callers append in revision order (they hold their write lock).
     pub(crate) fn append(&self, event: WatchEvent) {
-        let Some(revision) = revision_of(&event) else {
-            return;
-        };
+        self.append_all(vec![event]);
+    }
+
+    /// The events of one transaction, at once: a watcher sees all of them or none, so that
+    /// nobody translates half a batch (a state the store never held).
+    pub(crate) fn append_all(&self, events: Vec<WatchEvent>) {
+        let mut latest = None;
         {
             let mut inner = self.lock();
-            if !matches!(event, WatchEvent::Status { .. }) {
-                inner.content = inner.content.max(revision);
+            for event in events {
+                let Some(revision) = revision_of(&event) else {
+                    continue;
+                };
+                if !matches!(event, WatchEvent::Status { .. }) {
+                    inner.content = inner.content.max(revision);
+                }
+                inner.weight += weight(&event);
+                inner.events.push_back(event);
+                inner.current = inner.current.max(revision);
+                latest = Some(revision);
             }
-            inner.weight += weight(&event);
-            inner.events.push_back(event);
-            inner.current = inner.current.max(revision);
             // The newest event always stays: a watcher that is up to date never relists.
             while inner.events.len() > inner.capacity
                 || (inner.weight > MAX_WEIGHT && inner.events.len() > 1)
@@ -118,7 +128,9 @@ impl EventLog {
                 }
             }
         }
-        self.latest.send_replace(revision);
+        if let Some(revision) = latest {
+            self.latest.send_replace(revision);
+        }
     }
 
     pub(crate) fn watch(self: &Arc<Self>, from: Revision) -> Watch {
