@@ -92,6 +92,20 @@ pub(crate) struct WriteAnswer {
     pub(crate) object: Value,
 }
 
+/// The answer to `POST /apply`: one per item, in order, and what the writes made not Accepted.
+#[derive(Debug, Clone)]
+pub(crate) struct ApplyAnswer {
+    pub(crate) items: Vec<Result<WriteAnswer, ServerError>>,
+    pub(crate) problems: Vec<ResourceReport>,
+}
+
+#[derive(Deserialize)]
+struct ApplyBody {
+    items: Vec<Value>,
+    #[serde(default)]
+    problems: Vec<ResourceReport>,
+}
+
 pub(crate) struct Client {
     http: reqwest::blocking::Client,
     base: String,
@@ -162,6 +176,46 @@ impl Client {
             )
             .body(patch.to_string());
         self.write(request, path)
+    }
+
+    /// Many resources in one request (`POST /apply`, a `List`), each answered on its own.
+    pub(crate) fn apply(
+        &self,
+        items: Vec<Value>,
+        dry_run: bool,
+    ) -> Result<ApplyAnswer, ClientError> {
+        let path = "/apply";
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+        let request = self
+            .http
+            .post(self.url(path))
+            .query(&dry_run_query(dry_run))
+            .json(&list);
+        let answer = |cause: String| ClientError::Answer {
+            url: self.url(path),
+            cause,
+        };
+        let body: ApplyBody =
+            serde_json::from_value(self.json(request, path)?).map_err(|e| answer(e.to_string()))?;
+        let items = body
+            .items
+            .into_iter()
+            .map(|item| match item.get("error") {
+                Some(status) => {
+                    let code = status["code"].as_u64().unwrap_or(500) as u16;
+                    let code =
+                        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    Ok(Err(server_error(code, &status.to_string())))
+                }
+                None => serde_json::from_value(item)
+                    .map(Ok)
+                    .map_err(|e| answer(e.to_string())),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ApplyAnswer {
+            items,
+            problems: body.problems,
+        })
     }
 
     pub(crate) fn delete(&self, path: &str, dry_run: bool) -> Result<WriteAnswer, ClientError> {
