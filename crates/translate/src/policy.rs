@@ -15,6 +15,7 @@ use lockgate_api::{Kind, ResourceKey, RouteTable, Snapshot, VirtualService};
 use lockgate_compiled::{self as compiled, ClusterId, CompiledConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::delegation::LeafCache;
 use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
 use crate::problem::{Code, Flaw};
 use crate::virtual_service::{DraftHost, translate_hosts};
@@ -41,10 +42,22 @@ enum Mode {
     ReplaceInvalid,
 }
 
-pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
+/// Translates and applies the policy. `clusters` and `leaves` may hold what earlier
+/// translations interned and walked (see `crate::incremental`); the outcome never depends on it.
+pub(crate) fn apply(
+    snapshot: &Snapshot,
+    previous: &PolicyState,
+    clusters: &mut ClusterInterner,
+    mut leaves: Option<&mut LeafCache>,
+) -> Outcome {
     let mut reports = Reports::default();
-    let mut clusters = ClusterInterner::default();
-    let mut hosts = translate_hosts(snapshot, &mut reports, &mut clusters, &previous.served);
+    let mut hosts = translate_hosts(
+        snapshot,
+        &mut reports,
+        clusters,
+        leaves.as_deref_mut(),
+        &previous.served,
+    );
     let wanted: served::Wanted = hosts
         .iter()
         .map(|h| (h.key.clone(), h.sources.clone()))
@@ -64,12 +77,14 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
                 reports.warning(key, Flaw::new(Code::ServingLastValidWarning, "", note));
             }
             // The substituted snapshot's own reports are not the truth about today's resources;
-            // only its routes are used.
-            clusters = ClusterInterner::default();
+            // only its routes are used. Its upstreams are today's, so the leaf walks remembered
+            // for it are as valid as for the first pass; clusters the first pass interned and
+            // nothing uses now are left out by `assemble`.
             hosts = translate_hosts(
                 &substituted.0,
                 &mut Reports::default(),
-                &mut clusters,
+                clusters,
+                leaves,
                 &previous.served,
             );
         }
@@ -260,7 +275,7 @@ fn frozen(host: &DraftHost, mode: Mode) -> bool {
 /// served before.
 fn assemble(
     hosts: Vec<DraftHost>,
-    mut clusters: ClusterInterner,
+    clusters: &mut ClusterInterner,
     mode: Mode,
     invalid: &(u16, String),
     previous: &PolicyState,

@@ -7,7 +7,7 @@ use lockgate_api::{Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, SourceGeneration};
 
 use crate::Reports;
-use crate::delegation::{DraftRoute, Walker};
+use crate::delegation::{DraftRoute, LeafCache, Walker};
 use crate::destination::{self, ClusterInterner};
 use crate::problem::{self, Code, Flaw};
 
@@ -31,6 +31,7 @@ pub(crate) fn translate_hosts(
     snapshot: &Snapshot,
     reports: &mut Reports,
     clusters: &mut ClusterInterner,
+    mut leaves: Option<&mut LeafCache>,
     served: &CompiledConfig,
 ) -> Vec<DraftHost> {
     for key in snapshot.route_tables.keys() {
@@ -64,7 +65,13 @@ pub(crate) fn translate_hosts(
         for e in &own_domain_errors {
             reports.error(&key, e.clone());
         }
-        let mut walker = Walker::new(snapshot, reports, clusters, key.clone());
+        let mut walker = Walker::new(
+            snapshot,
+            reports,
+            clusters,
+            key.clone(),
+            leaves.as_deref_mut(),
+        );
         let routes = walker.walk(
             &vs.spec.virtual_host.routes,
             &key,
@@ -111,7 +118,13 @@ pub(crate) fn translate_hosts(
         if reached.contains(&key) {
             continue;
         }
-        let mut walker = Walker::new(snapshot, reports, clusters, key.clone());
+        let mut walker = Walker::new(
+            snapshot,
+            reports,
+            clusters,
+            key.clone(),
+            leaves.as_deref_mut(),
+        );
         walker.walk(&table.spec.routes, &key, "spec.routes");
     }
     hosts
