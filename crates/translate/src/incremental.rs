@@ -11,14 +11,17 @@
 //!
 //! Invalidation is by comparison, not by being told: the upstreams of each call are compared
 //! with those the cache was filled under (by pointer first, since snapshots share their
-//! resources), and the whole cache goes when they differ. Growth is bounded twice: leaf walks
-//! not used by a call are dropped at its end, and the interner (ids of every cluster ever seen)
-//! is rebuilt, with the cache, once it holds far more clusters than are served.
+//! resources), and the whole cache goes when they differ. The compiled clusters of the last
+//! call are kept too, while the upstreams and endpoints they were compiled from stay the same.
+//! Growth is bounded twice: leaf walks not used by a call are dropped at its end, and the
+//! interner (ids of every cluster ever seen) is rebuilt, with the cache, once it holds far more
+//! clusters than are served.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use lockgate_api::{Snapshot, Upstream};
+use lockgate_api::{Endpoint, Snapshot, Upstream};
+use lockgate_compiled::{Cluster, ClusterKey};
 
 use crate::delegation::LeafCache;
 use crate::destination::ClusterInterner;
@@ -47,7 +50,11 @@ pub struct Translator {
     clusters: ClusterInterner,
     leaves: LeafCache,
     /// The upstreams every remembered leaf walk resolved its destinations against.
-    upstreams: BTreeMap<(String, String), Arc<Upstream>>,
+    upstreams: ByName<Upstream>,
+    /// The served clusters of the last call, compiled: a cluster is its upstream and the
+    /// endpoints it selects, so these hold while both are unchanged.
+    compiled: HashMap<ClusterKey, Cluster>,
+    endpoints: ByName<Endpoint>,
     /// Clusters the last outcome served, to tell when the interner has grown far past them.
     served_clusters: usize,
 }
@@ -55,9 +62,14 @@ pub struct Translator {
 impl Translator {
     /// Translates `snapshot` against `previous`, as [`crate::translate`] does.
     pub fn translate(&mut self, snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
-        if !same_upstreams(&self.upstreams, &snapshot.upstreams) {
+        if !same(&self.upstreams, &snapshot.upstreams) {
             self.leaves.clear();
+            self.compiled.clear();
             self.upstreams = snapshot.upstreams.clone();
+        }
+        if !same(&self.endpoints, &snapshot.endpoints) {
+            self.compiled.clear();
+            self.endpoints = snapshot.endpoints.clone();
         }
         if self.clusters.len() > 2 * self.served_clusters + SPARE_CLUSTERS {
             // Cached drafts hold ids of this interner: they go with it.
@@ -65,12 +77,12 @@ impl Translator {
             self.leaves.clear();
         }
         self.leaves.begin();
-        let outcome = policy::apply(
-            snapshot,
-            previous,
-            &mut self.clusters,
-            Some(&mut self.leaves),
-        );
+        let memory = policy::Memory {
+            clusters: &mut self.clusters,
+            leaves: Some(&mut self.leaves),
+            compiled: Some(&mut self.compiled),
+        };
+        let outcome = policy::apply(snapshot, previous, memory);
         self.leaves.finish();
         self.served_clusters = outcome.config.clusters.len();
         outcome
@@ -88,11 +100,10 @@ impl Translator {
     }
 }
 
-/// Whether two maps of upstreams hold the same upstreams: shared (`Arc`) or equal.
-fn same_upstreams(
-    a: &BTreeMap<(String, String), Arc<Upstream>>,
-    b: &BTreeMap<(String, String), Arc<Upstream>>,
-) -> bool {
+type ByName<T> = BTreeMap<(String, String), Arc<T>>;
+
+/// Whether two maps of resources hold the same resources: shared (`Arc`) or equal.
+fn same<T: PartialEq>(a: &ByName<T>, b: &ByName<T>) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)

@@ -49,12 +49,12 @@ pub struct Outcome {
 /// A one-off translation; [`Translator`] gives the same outcome faster when it is called again
 /// with a snapshot that changed little.
 pub fn translate(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
-    policy::apply(
-        snapshot,
-        previous,
-        &mut destination::ClusterInterner::default(),
-        None,
-    )
+    let memory = policy::Memory {
+        clusters: &mut destination::ClusterInterner::default(),
+        leaves: None,
+        compiled: None,
+    };
+    policy::apply(snapshot, previous, memory)
 }
 
 /// Translates `snapshot` with no history: the reports are the same as [`translate`]'s, which is

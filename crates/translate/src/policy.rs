@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use lockgate_api::{Kind, ResourceKey, RouteTable, Snapshot, VirtualService};
-use lockgate_compiled::{self as compiled, ClusterId, CompiledConfig};
+use lockgate_compiled::{self as compiled, ClusterId, ClusterKey, CompiledConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::delegation::LeafCache;
@@ -42,14 +42,23 @@ enum Mode {
     ReplaceInvalid,
 }
 
-/// Translates and applies the policy. `clusters` and `leaves` may hold what earlier
-/// translations interned and walked (see `crate::incremental`); the outcome never depends on it.
-pub(crate) fn apply(
-    snapshot: &Snapshot,
-    previous: &PolicyState,
-    clusters: &mut ClusterInterner,
-    mut leaves: Option<&mut LeafCache>,
-) -> Outcome {
+/// What a translation may reuse from earlier ones (see `crate::incremental`); the outcome
+/// never depends on what it holds.
+pub(crate) struct Memory<'m> {
+    pub(crate) clusters: &'m mut ClusterInterner,
+    pub(crate) leaves: Option<&'m mut LeafCache>,
+    /// Compiled clusters by key, valid for the snapshot's upstreams and endpoints; replaced by
+    /// the ones this translation serves.
+    pub(crate) compiled: Option<&'m mut HashMap<ClusterKey, compiled::Cluster>>,
+}
+
+/// Translates and applies the policy.
+pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState, memory: Memory<'_>) -> Outcome {
+    let Memory {
+        clusters,
+        mut leaves,
+        compiled,
+    } = memory;
     let mut reports = Reports::default();
     let mut hosts = translate_hosts(
         snapshot,
@@ -110,7 +119,7 @@ pub(crate) fn apply(
         policy.response_body().to_string(),
     );
     let config = Arc::new(assemble(
-        hosts, clusters, mode, &invalid, previous, snapshot,
+        hosts, clusters, compiled, mode, &invalid, previous, snapshot,
     ));
     let served = served::compute(snapshot, &reports, &config, &wanted, &frozen);
     let state = PolicyState {
@@ -276,6 +285,7 @@ fn frozen(host: &DraftHost, mode: Mode) -> bool {
 fn assemble(
     hosts: Vec<DraftHost>,
     clusters: &mut ClusterInterner,
+    remembered: Option<&mut HashMap<ClusterKey, compiled::Cluster>>,
     mode: Mode,
     invalid: &(u16, String),
     previous: &PolicyState,
@@ -339,13 +349,24 @@ fn assemble(
         final_id[*id as usize] = ClusterId(position);
     }
     let explicit = destination::ExplicitMembers::index(snapshot);
-    let compiled_clusters = order
-        .iter()
-        .map(|id| {
-            let key = clusters.key(*id).clone();
-            destination::cluster(snapshot, &explicit, key)
-        })
-        .collect();
+    let compile = |key: &ClusterKey| destination::cluster(snapshot, &explicit, key.clone());
+    let compiled_clusters = match remembered {
+        None => order.iter().map(|id| compile(clusters.key(*id))).collect(),
+        Some(remembered) => {
+            let mut kept = HashMap::with_capacity(order.len());
+            let out = order
+                .iter()
+                .map(|id| {
+                    let key = clusters.key(*id);
+                    let cluster = remembered.remove(key).unwrap_or_else(|| compile(key));
+                    kept.insert(key.clone(), cluster.clone());
+                    cluster
+                })
+                .collect();
+            *remembered = kept;
+            out
+        }
+    };
 
     let mut virtual_hosts = Vec::with_capacity(sources.len());
     for source in sources {

@@ -35,7 +35,7 @@ pub(crate) fn translate_hosts(
     served: &CompiledConfig,
 ) -> Vec<DraftHost> {
     for key in snapshot.route_tables.keys() {
-        reports.touch(&ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
+        reports.touch_owned(ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
     }
     for (key, broken) in &snapshot.undecodable {
         for e in &broken.errors {
