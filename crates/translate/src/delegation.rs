@@ -487,9 +487,10 @@ impl<'a> Walker<'a> {
             // reorders another team's routes. Here every table a selector picks is sorted the
             // same way whoever else is selected; a `ref` names one table and keeps its order.
             if delegate.selector.is_some() {
-                merged.sort_by_key(|r| merge_order(&r.matcher));
+                extend_in_merge_order(out, merged);
+            } else {
+                out.extend(merged);
             }
-            out.extend(merged);
         }
     }
 }
@@ -500,6 +501,26 @@ fn matcher_field(field: &str, j: usize, no_matchers: bool) -> String {
     } else {
         format!("{field}.matchers[{j}]")
     }
+}
+
+/// Appends `routes` to `out` stably sorted by [`merge_order`]. The keys are sorted, not the
+/// routes: a route is hundreds of bytes and a selector can merge tens of thousands, so each
+/// moves once instead of at every merge pass.
+fn extend_in_merge_order(out: &mut Vec<DraftRoute>, routes: Vec<DraftRoute>) {
+    let mut order: Vec<_> = routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (merge_order(&r.matcher), i))
+        .collect();
+    if order.is_sorted() {
+        out.extend(routes);
+        return;
+    }
+    // The index breaks ties, so the unstable sort keeps table order as a stable one would.
+    order.sort_unstable();
+    let mut slots: Vec<Option<DraftRoute>> = routes.into_iter().map(Some).collect();
+    out.reserve(order.len());
+    out.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
 }
 
 /// Sort key for routes merged from route tables of equal weight: more methods first, then exact,

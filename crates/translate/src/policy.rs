@@ -400,12 +400,13 @@ fn finish_route(
     final_id: &[ClusterId],
     invalid: &(u16, String),
 ) -> compiled::Route {
-    let replaced = compiled::Action::DirectResponse {
+    // Made only where needed: most routes forward, and the body is a string per route.
+    let replaced = || compiled::Action::DirectResponse {
         status: invalid.0,
         body: invalid.1.clone(),
     };
     let action = match r.action {
-        DraftAction::Invalid => replaced,
+        DraftAction::Invalid => replaced(),
         DraftAction::DirectResponse { status, body } => {
             compiled::Action::DirectResponse { status, body }
         }
@@ -432,7 +433,7 @@ fn finish_route(
                 .iter()
                 .all(|d| matches!(d.target, compiled::Target::Invalid { .. }))
             {
-                replaced
+                replaced()
             } else {
                 compiled::Action::Forward(compiled::Forward {
                     destinations,
