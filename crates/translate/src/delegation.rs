@@ -81,6 +81,13 @@ impl Table<'_> {
         }
     }
 
+    fn route_count(&self) -> usize {
+        match self {
+            Table::Decoded(t) => t.spec.routes.len(),
+            Table::Undecodable(_) => 0,
+        }
+    }
+
     fn weight(&self) -> i32 {
         match self {
             Table::Decoded(t) => t.spec.weight.unwrap_or(0),
@@ -425,7 +432,10 @@ impl<'a> Walker<'a> {
             by_weight.entry(table.weight()).or_default().push(table);
         }
         for group in by_weight.into_values() {
-            let mut merged = Vec::new();
+            // Sized for the routes written, about what they become: growing a vector of
+            // tens of thousands of large routes copies them all at every doubling.
+            let written: usize = group.iter().map(Table::route_count).sum();
+            let mut merged = Vec::with_capacity(written);
             for table in &group {
                 let key = table.key();
                 if let Some(start) = chain.iter().position(|k| *k == key) {

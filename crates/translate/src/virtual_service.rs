@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use lockgate_api::{Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, SourceGeneration};
 
-use crate::Reports;
 use crate::delegation::{DraftRoute, LeafCache, Walker};
 use crate::destination::{self, ClusterInterner};
 use crate::problem::{self, Code, Flaw};
+use crate::{Report, Reports};
 
 /// One virtual service, translated but not yet put through the policy.
 #[derive(Debug, Clone)]
@@ -34,8 +34,16 @@ pub(crate) fn translate_hosts(
     mut leaves: Option<&mut LeafCache>,
     served: &CompiledConfig,
 ) -> Vec<DraftHost> {
-    for key in snapshot.route_tables.keys() {
-        reports.touch_owned(ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
+    let tables = snapshot
+        .route_tables
+        .keys()
+        .map(|(ns, name)| ResourceKey::new(Kind::RouteTable, ns, name));
+    if reports.0.is_empty() {
+        // Built at once from the sorted keys rather than searched for one by one: there is a
+        // report per route table, and there can be thousands.
+        reports.0 = tables.map(|key| (key, Report::default())).collect();
+    } else {
+        tables.for_each(|key| reports.touch_owned(key));
     }
     for (key, broken) in &snapshot.undecodable {
         for e in &broken.errors {
