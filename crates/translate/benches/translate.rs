@@ -16,9 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::{Criterion, criterion_group};
-use mimalloc::MiMalloc;
 use lockgate_api::{Document, Snapshot};
 use lockgate_translate::{PolicyState, Translator, translate};
+use mimalloc::MiMalloc;
 
 /// The seed's shape: few teams with many routes each.
 const ROUTES_PER_TABLE: usize = 50;
