@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use lockgate_api::{self as api, Kind, ResourceKey, Snapshot};
 use lockgate_compiled as compiled;
@@ -27,7 +28,10 @@ use crate::matcher::{self, PathSpec};
 use crate::problem::{Code, Flaw, Problem, Severity};
 use crate::route_options;
 
+mod leaves;
 mod select;
+
+pub(crate) use leaves::LeafCache;
 
 /// A compiled route whose destinations are not yet numbered.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +42,9 @@ pub(crate) struct DraftRoute {
     pub(crate) options: compiled::RouteOptions,
 }
 
-/// What a delegating route hands down to its children.
+/// What a delegating route hands down to its children: everything a child table's walk depends
+/// on besides the table itself and the upstreams (see `leaves`), so it is also the cache key.
+#[derive(PartialEq)]
 struct Parent {
     matcher: api::Matcher,
     /// The delegating route's compiled matcher, itself narrowed to its own parents: every
@@ -47,11 +53,13 @@ struct Parent {
     inherit_matchers: bool,
     inherit_path: bool,
     options: Option<api::RouteOptions>,
+    /// The delegating route's origin and ` > `: the start of every child's origin.
+    origin_prefix: String,
 }
 
 /// A route table a delegate action selected: decoded, or known only to exist and be broken.
 enum Table<'a> {
-    Decoded(&'a api::RouteTable),
+    Decoded(&'a Arc<api::RouteTable>),
     Undecodable(ResourceKey),
 }
 
@@ -62,6 +70,21 @@ impl Table<'_> {
                 ResourceKey::new(Kind::RouteTable, &t.metadata.namespace, &t.metadata.name)
             }
             Table::Undecodable(key) => key.clone(),
+        }
+    }
+
+    /// `(namespace, name)`, the order tables are walked in.
+    fn id(&self) -> (&str, &str) {
+        match self {
+            Table::Decoded(t) => (&t.metadata.namespace, &t.metadata.name),
+            Table::Undecodable(key) => (&key.namespace, &key.name),
+        }
+    }
+
+    fn route_count(&self) -> usize {
+        match self {
+            Table::Decoded(t) => t.spec.routes.len(),
+            Table::Undecodable(_) => 0,
         }
     }
 
@@ -85,6 +108,10 @@ pub(crate) struct Walker<'a> {
     /// Every route table this walk entered.
     pub(crate) visited: BTreeSet<ResourceKey>,
     root: ResourceKey,
+    /// Walks of leaf route tables remembered from earlier translations; `None` for a one-off.
+    leaves: Option<&'a mut LeafCache>,
+    /// Every problem raised while a leaf table is walked for the cache, to replay on a hit.
+    recording: Option<Vec<Problem>>,
 }
 
 impl<'a> Walker<'a> {
@@ -93,6 +120,7 @@ impl<'a> Walker<'a> {
         reports: &'a mut Reports,
         clusters: &'a mut ClusterInterner,
         root: ResourceKey,
+        leaves: Option<&'a mut LeafCache>,
     ) -> Self {
         Walker {
             snapshot,
@@ -102,6 +130,8 @@ impl<'a> Walker<'a> {
             own_error: false,
             visited: BTreeSet::new(),
             root,
+            leaves,
+            recording: None,
         }
     }
 
@@ -127,6 +157,9 @@ impl<'a> Walker<'a> {
     }
 
     fn problem(&mut self, problem: Problem) {
+        if let Some(recording) = &mut self.recording {
+            recording.push(problem.clone());
+        }
         self.reports.add(&problem.resource, problem.clone());
         if problem.resource == self.root {
             self.own_error |= problem.is_error();
@@ -386,19 +419,23 @@ impl<'a> Walker<'a> {
                 return;
             }
         };
-        let parent = Parent {
+        let parent = Arc::new(Parent {
             matcher: delegating,
             guard,
             inherit_matchers: route.inheritable_matchers.unwrap_or(false),
             inherit_path: route.inheritable_path_matchers.unwrap_or(false),
             options,
-        };
+            origin_prefix: format!("{origin} > "),
+        });
         let mut by_weight: BTreeMap<i32, Vec<Table<'_>>> = BTreeMap::new();
         for table in tables {
             by_weight.entry(table.weight()).or_default().push(table);
         }
         for group in by_weight.into_values() {
-            let mut merged = Vec::new();
+            // Sized for the routes written, about what they become: growing a vector of
+            // tens of thousands of large routes copies them all at every doubling.
+            let written: usize = group.iter().map(Table::route_count).sum();
+            let mut merged = Vec::with_capacity(written);
             for table in &group {
                 let key = table.key();
                 if let Some(start) = chain.iter().position(|k| *k == key) {
@@ -451,16 +488,7 @@ impl<'a> Walker<'a> {
                     Table::Decoded(t) => {
                         self.visited.insert(key.clone());
                         chain.push(key.clone());
-                        let child_origin = format!("{origin} > ");
-                        self.walk_routes(
-                            &t.spec.routes,
-                            &key,
-                            "spec.routes",
-                            Some(&parent),
-                            chain,
-                            &child_origin,
-                            &mut merged,
-                        );
+                        self.walk_table(t, &key, &parent, chain, &mut merged);
                         chain.pop();
                     }
                 }
@@ -469,9 +497,10 @@ impl<'a> Walker<'a> {
             // reorders another team's routes. Here every table a selector picks is sorted the
             // same way whoever else is selected; a `ref` names one table and keeps its order.
             if delegate.selector.is_some() {
-                merged.sort_by_key(|r| merge_order(&r.matcher));
+                extend_in_merge_order(out, merged);
+            } else {
+                out.extend(merged);
             }
-            out.extend(merged);
         }
     }
 }
@@ -482,6 +511,26 @@ fn matcher_field(field: &str, j: usize, no_matchers: bool) -> String {
     } else {
         format!("{field}.matchers[{j}]")
     }
+}
+
+/// Appends `routes` to `out` stably sorted by [`merge_order`]. The keys are sorted, not the
+/// routes: a route is hundreds of bytes and a selector can merge tens of thousands, so each
+/// moves once instead of at every merge pass.
+fn extend_in_merge_order(out: &mut Vec<DraftRoute>, routes: Vec<DraftRoute>) {
+    let mut order: Vec<_> = routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (merge_order(&r.matcher), i))
+        .collect();
+    if order.is_sorted() {
+        out.extend(routes);
+        return;
+    }
+    // The index breaks ties, so the unstable sort keeps table order as a stable one would.
+    order.sort_unstable();
+    let mut slots: Vec<Option<DraftRoute>> = routes.into_iter().map(Some).collect();
+    out.reserve(order.len());
+    out.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
 }
 
 /// Sort key for routes merged from route tables of equal weight: more methods first, then exact,

@@ -68,7 +68,6 @@ pub(crate) enum DraftAction {
 pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut Reports) {
     for u in snapshot.upstreams.values() {
         let key = ResourceKey::new(Kind::Upstream, &u.metadata.namespace, &u.metadata.name);
-        reports.touch(&key);
         if let Err(errors) = upstream_options::outlier_detection(u.spec.outlier_detection.as_ref())
         {
             for error in errors {
@@ -122,10 +121,11 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
                 }
             }
         }
+        // Last, so that the key moves in: a clean upstream still shows as Accepted.
+        reports.touch_owned(key);
     }
     for e in snapshot.endpoints.values() {
         let key = ResourceKey::new(Kind::Endpoint, &e.metadata.namespace, &e.metadata.name);
-        reports.touch(&key);
         if parse_ip(&e.spec.address).is_none() {
             reports.error(
                 &key,
@@ -141,6 +141,7 @@ pub(crate) fn check_upstreams_and_endpoints(snapshot: &Snapshot, reports: &mut R
                 upstream_flaw("spec.port", "must be between 1 and 65535"),
             );
         }
+        reports.touch_owned(key);
     }
 }
 

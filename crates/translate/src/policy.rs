@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use lockgate_api::{Kind, ResourceKey, RouteTable, Snapshot, VirtualService};
-use lockgate_compiled::{self as compiled, ClusterId, CompiledConfig};
+use lockgate_compiled::{self as compiled, ClusterId, ClusterKey, CompiledConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::delegation::LeafCache;
 use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
 use crate::problem::{Code, Flaw};
 use crate::virtual_service::{DraftHost, translate_hosts};
@@ -41,10 +42,31 @@ enum Mode {
     ReplaceInvalid,
 }
 
-pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
+/// What a translation may reuse from earlier ones (see `crate::incremental`); the outcome
+/// never depends on what it holds.
+pub(crate) struct Memory<'m> {
+    pub(crate) clusters: &'m mut ClusterInterner,
+    pub(crate) leaves: Option<&'m mut LeafCache>,
+    /// Compiled clusters by key, valid for the snapshot's upstreams and endpoints; replaced by
+    /// the ones this translation serves.
+    pub(crate) compiled: Option<&'m mut HashMap<ClusterKey, compiled::Cluster>>,
+}
+
+/// Translates and applies the policy.
+pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState, memory: Memory<'_>) -> Outcome {
+    let Memory {
+        clusters,
+        mut leaves,
+        compiled,
+    } = memory;
     let mut reports = Reports::default();
-    let mut clusters = ClusterInterner::default();
-    let mut hosts = translate_hosts(snapshot, &mut reports, &mut clusters, &previous.served);
+    let mut hosts = translate_hosts(
+        snapshot,
+        &mut reports,
+        clusters,
+        leaves.as_deref_mut(),
+        &previous.served,
+    );
     let wanted: served::Wanted = hosts
         .iter()
         .map(|h| (h.key.clone(), h.sources.clone()))
@@ -64,12 +86,14 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
                 reports.warning(key, Flaw::new(Code::ServingLastValidWarning, "", note));
             }
             // The substituted snapshot's own reports are not the truth about today's resources;
-            // only its routes are used.
-            clusters = ClusterInterner::default();
+            // only its routes are used. Its upstreams are today's, so the leaf walks remembered
+            // for it are as valid as for the first pass; clusters the first pass interned and
+            // nothing uses now are left out by `assemble`.
             hosts = translate_hosts(
                 &substituted.0,
                 &mut Reports::default(),
-                &mut clusters,
+                clusters,
+                leaves,
                 &previous.served,
             );
         }
@@ -95,7 +119,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
         policy.response_body().to_string(),
     );
     let config = Arc::new(assemble(
-        hosts, clusters, mode, &invalid, previous, snapshot,
+        hosts, clusters, compiled, mode, &invalid, previous, snapshot,
     ));
     let served = served::compute(snapshot, &reports, &config, &wanted, &frozen);
     let state = PolicyState {
@@ -260,7 +284,8 @@ fn frozen(host: &DraftHost, mode: Mode) -> bool {
 /// served before.
 fn assemble(
     hosts: Vec<DraftHost>,
-    mut clusters: ClusterInterner,
+    clusters: &mut ClusterInterner,
+    remembered: Option<&mut HashMap<ClusterKey, compiled::Cluster>>,
     mode: Mode,
     invalid: &(u16, String),
     previous: &PolicyState,
@@ -324,13 +349,24 @@ fn assemble(
         final_id[*id as usize] = ClusterId(position);
     }
     let explicit = destination::ExplicitMembers::index(snapshot);
-    let compiled_clusters = order
-        .iter()
-        .map(|id| {
-            let key = clusters.key(*id).clone();
-            destination::cluster(snapshot, &explicit, key)
-        })
-        .collect();
+    let compile = |key: &ClusterKey| destination::cluster(snapshot, &explicit, key.clone());
+    let compiled_clusters = match remembered {
+        None => order.iter().map(|id| compile(clusters.key(*id))).collect(),
+        Some(remembered) => {
+            let mut kept = HashMap::with_capacity(order.len());
+            let out = order
+                .iter()
+                .map(|id| {
+                    let key = clusters.key(*id);
+                    let cluster = remembered.remove(key).unwrap_or_else(|| compile(key));
+                    kept.insert(key.clone(), cluster.clone());
+                    cluster
+                })
+                .collect();
+            *remembered = kept;
+            out
+        }
+    };
 
     let mut virtual_hosts = Vec::with_capacity(sources.len());
     for source in sources {
@@ -364,12 +400,13 @@ fn finish_route(
     final_id: &[ClusterId],
     invalid: &(u16, String),
 ) -> compiled::Route {
-    let replaced = compiled::Action::DirectResponse {
+    // Made only where needed: most routes forward, and the body is a string per route.
+    let replaced = || compiled::Action::DirectResponse {
         status: invalid.0,
         body: invalid.1.clone(),
     };
     let action = match r.action {
-        DraftAction::Invalid => replaced,
+        DraftAction::Invalid => replaced(),
         DraftAction::DirectResponse { status, body } => {
             compiled::Action::DirectResponse { status, body }
         }
@@ -396,7 +433,7 @@ fn finish_route(
                 .iter()
                 .all(|d| matches!(d.target, compiled::Target::Invalid { .. }))
             {
-                replaced
+                replaced()
             } else {
                 compiled::Action::Forward(compiled::Forward {
                     destinations,

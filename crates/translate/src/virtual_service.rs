@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use lockgate_api::{Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, SourceGeneration};
 
-use crate::Reports;
-use crate::delegation::{DraftRoute, Walker};
+use crate::delegation::{DraftRoute, LeafCache, Walker};
 use crate::destination::{self, ClusterInterner};
 use crate::problem::{self, Code, Flaw};
+use crate::{Report, Reports};
 
 /// One virtual service, translated but not yet put through the policy.
 #[derive(Debug, Clone)]
@@ -31,10 +31,19 @@ pub(crate) fn translate_hosts(
     snapshot: &Snapshot,
     reports: &mut Reports,
     clusters: &mut ClusterInterner,
+    mut leaves: Option<&mut LeafCache>,
     served: &CompiledConfig,
 ) -> Vec<DraftHost> {
-    for key in snapshot.route_tables.keys() {
-        reports.touch(&ResourceKey::new(Kind::RouteTable, &key.0, &key.1));
+    let tables = snapshot
+        .route_tables
+        .keys()
+        .map(|(ns, name)| ResourceKey::new(Kind::RouteTable, ns, name));
+    if reports.0.is_empty() {
+        // Built at once from the sorted keys rather than searched for one by one: there is a
+        // report per route table, and there can be thousands.
+        reports.0 = tables.map(|key| (key, Report::default())).collect();
+    } else {
+        tables.for_each(|key| reports.touch_owned(key));
     }
     for (key, broken) in &snapshot.undecodable {
         for e in &broken.errors {
@@ -64,7 +73,13 @@ pub(crate) fn translate_hosts(
         for e in &own_domain_errors {
             reports.error(&key, e.clone());
         }
-        let mut walker = Walker::new(snapshot, reports, clusters, key.clone());
+        let mut walker = Walker::new(
+            snapshot,
+            reports,
+            clusters,
+            key.clone(),
+            leaves.as_deref_mut(),
+        );
         let routes = walker.walk(
             &vs.spec.virtual_host.routes,
             &key,
@@ -111,7 +126,13 @@ pub(crate) fn translate_hosts(
         if reached.contains(&key) {
             continue;
         }
-        let mut walker = Walker::new(snapshot, reports, clusters, key.clone());
+        let mut walker = Walker::new(
+            snapshot,
+            reports,
+            clusters,
+            key.clone(),
+            leaves.as_deref_mut(),
+        );
         walker.walk(&table.spec.routes, &key, "spec.routes");
     }
     hosts

@@ -143,7 +143,9 @@ impl<'a> Walker<'a> {
                 tables.push(Table::Undecodable(key.clone()));
             }
         }
-        tables.sort_by_key(|t| t.key());
+        // By (namespace, name) borrowed: building keys inside the comparison would allocate
+        // per comparison, and there can be thousands of tables.
+        tables.sort_by(|a, b| a.id().cmp(&b.id()));
         if tables.is_empty() {
             self.warning(
                 owner,
