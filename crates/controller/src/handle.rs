@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 use lockgate_api::{Resource, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, Publish};
 use lockgate_store::{Revision, Store, set_status};
-use lockgate_translate::{PolicyState, Reports, Served, State, translate};
+use lockgate_translate::{Outcome, PolicyState, Reports, Served, State, Translator};
 use tokio::sync::watch;
 
 use crate::mirror::Mirror;
@@ -91,6 +91,9 @@ pub(crate) struct Shared {
     pub(crate) policy: ArcSwap<PolicyState>,
     /// The validated writes of this process queue here (see `writes.rs`).
     pub(crate) write_queue: tokio::sync::Mutex<()>,
+    /// One incremental translator for write validation and publishing alike: both translate
+    /// nearly the same snapshot, so unchanged route tables are walked once between them.
+    translator: Mutex<Translator>,
 }
 
 impl Shared {
@@ -113,7 +116,21 @@ impl Shared {
             prepared: Mutex::new(None),
             policy: ArcSwap::from_pointee(PolicyState::default()),
             write_queue: tokio::sync::Mutex::new(()),
+            translator: Mutex::new(Translator::default()),
         }
+    }
+
+    /// [`lockgate_translate::translate`], reusing what the last translation of this process
+    /// gave for what did not change. Call it off the async workers (see [`blocking`]).
+    pub(crate) fn translate(&self, snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
+        let mut translator = self.translator.lock().unwrap_or_else(|poisoned| {
+            // A translation panicked half-way through: what it remembered cannot be trusted.
+            let mut translator = poisoned.into_inner();
+            *translator = Translator::default();
+            self.translator.clear_poison();
+            translator
+        });
+        translator.translate(snapshot, previous)
     }
 
     fn validated_for(&self, snapshot: &Arc<Snapshot>) -> Option<Arc<Reports>> {
@@ -298,7 +315,9 @@ impl ControllerHandle {
                 // With the same history as the "after" below, so that the two differ only by
                 // the change (a domain's holder comes from what is served).
                 let previous = self.shared.policy.load_full();
-                let before = Arc::new(blocking(move || translate(&snap, &previous).reports).await?);
+                let shared = Arc::clone(&self.shared);
+                let before =
+                    Arc::new(blocking(move || shared.translate(&snap, &previous).reports).await?);
                 self.shared
                     .remember_validated(Arc::clone(&snapshot), Arc::clone(&before));
                 before
@@ -318,8 +337,9 @@ impl ControllerHandle {
         // Against the policy state of the last translation, so that the answer can say what
         // would be served (the reports are the same as without history).
         let previous = self.shared.policy.load_full();
+        let shared = Arc::clone(&self.shared);
         let prepared = blocking(move || {
-            let outcome = translate(&changed, &previous);
+            let outcome = shared.translate(&changed, &previous);
             Prepared::new(Arc::new(changed), previous, outcome)
         })
         .await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use lockgate_compiled::Publish;
 use lockgate_store::{Store, Watch, WatchEvent};
-use lockgate_translate::{PolicyState, translate};
+use lockgate_translate::PolicyState;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -210,9 +210,9 @@ async fn translate_and_publish(
         }
         None => {
             let translated = {
-                let snapshot = Arc::clone(&snapshot);
+                let (snapshot, translator) = (Arc::clone(&snapshot), Arc::clone(&shared));
                 blocking(move || {
-                    let outcome = translate(&snapshot, &previous);
+                    let outcome = translator.translate(&snapshot, &previous);
                     Prepared::new(snapshot, previous, outcome)
                 })
                 .await
