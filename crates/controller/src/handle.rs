@@ -12,7 +12,7 @@ use lockgate_translate::{Outcome, PolicyState, Reports, Served, State, Translato
 use tokio::sync::watch;
 
 use crate::mirror::Mirror;
-use crate::prepared::{Prepared, same_content};
+use crate::prepared::{Prepared, resource_count, same_content};
 use crate::{ControllerError, Metrics, Publication, Writes};
 
 /// How long write validation waits for the mirror to catch up with the store before it goes
@@ -148,6 +148,22 @@ impl Shared {
             Arc::clone(&prepared.reports),
         );
         *self.prepared.lock().unwrap_or_else(|p| p.into_inner()) = Some(prepared);
+    }
+
+    /// Whether the mirror now holds what the offered translation translated, against the
+    /// policy state in force: then the next translation costs nothing and need not wait for
+    /// the debounce. Cheap while a batch's events are still coming in (counts differ).
+    pub(crate) fn prepared_ready(&self) -> bool {
+        let offered = self.prepared.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(offered) = offered.as_ref() else {
+            return false;
+        };
+        if !Arc::ptr_eq(&offered.previous, &self.policy.load()) {
+            return false;
+        }
+        let mirror = self.mirror();
+        resource_count(mirror.content()) == resource_count(&offered.snapshot)
+            && same_content(mirror.content(), &offered.snapshot)
     }
 
     /// The offered translation, if it is the one of `snapshot` against `previous`. One made

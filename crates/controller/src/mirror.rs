@@ -145,6 +145,11 @@ impl Mirror {
     }
 
     /// The snapshot of everything mirrored, built once per change.
+    /// What the next snapshot will hold.
+    pub(crate) fn content(&self) -> &Snapshot {
+        &self.content
+    }
+
     pub(crate) fn snapshot(&mut self) -> Arc<Snapshot> {
         if let Some(snapshot) = &self.snapshot {
             return Arc::clone(snapshot);

@@ -60,6 +60,15 @@ impl fmt::Debug for Prepared {
     }
 }
 
+/// How many resources `snapshot` holds: a cheap first test of [`same_content`].
+pub(crate) fn resource_count(snapshot: &Snapshot) -> usize {
+    snapshot.upstreams.len()
+        + snapshot.endpoints.len()
+        + snapshot.virtual_services.len()
+        + snapshot.route_tables.len()
+        + snapshot.undecodable.len()
+}
+
 /// Whether translation sees the same in `a` and `b`: shared resources by pointer, the others
 /// by value.
 pub(crate) fn same_content(a: &Snapshot, b: &Snapshot) -> bool {

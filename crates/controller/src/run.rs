@@ -113,6 +113,12 @@ impl Worker {
                         let quiet = now.duration_since(last_change) >= self.options.debounce;
                         last_change = now;
                         pending = Some(match pending {
+                            // A stored write whose translation is ready costs nothing to
+                            // publish: no reason to wait for more changes.
+                            _ if self.shared.prepared_ready() => Pending {
+                                first: pending.map_or(now, |p| p.first),
+                                deadline: now,
+                            },
                             // The first change after a quiet period: nothing to wait for (the
                             // changes that follow it closely are debounced behind it). If a
                             // translation is still running (writing statuses, say), the change
