@@ -106,3 +106,37 @@ fn round_trips_through_json_with_regexes_rebuilt() {
         "index rebuilt after load"
     );
 }
+
+#[test]
+fn a_configuration_keeps_no_spare_room_from_being_built() {
+    let route = Route {
+        origin: "gloo-system.app/routes[0]".into(),
+        matcher: Matcher {
+            path: PathMatch::Prefix {
+                value: "/".into(),
+                case_sensitive: true,
+            },
+            headers: Vec::new(),
+            query: Vec::new(),
+            methods: Vec::new(),
+            within: Vec::new(),
+        },
+        action: Action::DirectResponse {
+            status: 200,
+            body: "ok".into(),
+        },
+        options: RouteOptions::default(),
+    };
+    // Grown by pushing, as the translator builds it: room for 1,024 routes holding 600.
+    let mut host = vh("a", &["*"]);
+    host.routes.extend(std::iter::repeat_n(route, 600));
+    host.routes.reserve(1_024 - 600);
+    let mut hosts = Vec::with_capacity(8);
+    hosts.push(host);
+    let clusters = Vec::with_capacity(16);
+    let config = CompiledConfig::new(hosts, clusters);
+    let routes = &config.virtual_hosts[0].routes;
+    assert_eq!((routes.len(), routes.capacity()), (600, 600));
+    assert_eq!(config.virtual_hosts.capacity(), 1);
+    assert_eq!(config.clusters.capacity(), 0);
+}

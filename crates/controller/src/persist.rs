@@ -57,6 +57,12 @@ pub struct Persisted {
     pub batches: usize,
     /// The largest single blob written.
     pub largest_record: usize,
+    /// Records serialised to learn their names: those whose content is unchanged since the
+    /// last persist are reused without, so 0 when nothing changed.
+    pub serialised: usize,
+    /// Lists (a host's routes, the clusters, the hosts) cut into chunks to compare them:
+    /// unchanged ones keep their chunks, so 0 when nothing changed.
+    pub cut: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +154,8 @@ impl LastKnownGood {
             referenced,
             fresh,
             index,
+            serialised,
+            cut,
         } = split;
         self.index = index;
 
@@ -157,10 +165,18 @@ impl LastKnownGood {
             .collect();
         deletes.sort();
         if fresh.is_empty() && deletes.is_empty() && self.manifest.as_ref() == Some(&manifest) {
-            return Ok(Persisted::default());
+            return Ok(Persisted {
+                serialised,
+                cut,
+                ..Persisted::default()
+            });
         }
         let batches = plan(fresh, manifest, deletes, store.blob_limits())?;
-        let mut report = Persisted::default();
+        let mut report = Persisted {
+            serialised,
+            cut,
+            ..Persisted::default()
+        };
         for batch in batches {
             self.write(store, batch, &mut report).await?;
         }

@@ -386,3 +386,68 @@ async fn no_batch_passes_the_limits_and_the_manifest_follows_every_record() {
     assert!(batches[manifest_at + 1..].iter().all(|b| b.puts.is_empty()));
     assert!(written.largest_record <= records::PART_MAX);
 }
+
+/// A deep copy: equal to `state`, sharing no allocation with it.
+fn copied(state: &PolicyState) -> Arc<PolicyState> {
+    Arc::new(PolicyState {
+        served: Arc::new(state.served.as_ref().clone()),
+        ..state.clone()
+    })
+}
+
+#[tokio::test]
+async fn an_unchanged_configuration_is_neither_serialised_nor_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Crashing::new(open(&Backend::Embedded, &dir), true);
+    let (before, _) = before_and_after();
+    let mut lkg = LastKnownGood::restore(&store).await.1;
+    let first = lkg.persist(&store, Arc::clone(&before)).await.unwrap();
+    assert!(
+        first.serialised > 6,
+        "every record is cut the first time: {first:?}"
+    );
+    store.batches();
+
+    for (what, same) in [
+        ("the same", Arc::clone(&before)),
+        ("a copy", copied(&before)),
+    ] {
+        let again = lkg.persist(&store, same).await.unwrap();
+        assert_eq!(
+            again,
+            Persisted::default(),
+            "{what}: nothing cut, nothing written"
+        );
+        assert!(store.batches().is_empty(), "{what}: no blob write at all");
+    }
+
+    // New endpoints: the routes name clusters by key, so only the cluster record is cut again.
+    let mut clusters = before.served.clusters.clone();
+    clusters[2] = fixtures::cluster(2, 31_000);
+    let moved = Arc::new(PolicyState {
+        served: Arc::new(CompiledConfig::new(
+            before.served.virtual_hosts.clone(),
+            clusters,
+        )),
+        ..before.as_ref().clone()
+    });
+    let written = lkg.persist(&store, Arc::clone(&moved)).await.unwrap();
+    assert_eq!(
+        (written.cut, written.serialised),
+        (1, 1),
+        "only the cluster list is cut and one of its records serialised: {written:?}"
+    );
+    assert_eq!(
+        (written.records, written.deleted),
+        (2, 1),
+        "the cluster record and the manifest written, the old one deleted: {written:?}"
+    );
+
+    // A restarted process knows the records it restored just as well.
+    store.batches();
+    let (found, mut restarted) = LastKnownGood::restore(&store).await;
+    assert_eq!(found.as_ref(), Some(moved.as_ref()));
+    let again = restarted.persist(&store, copied(&moved)).await.unwrap();
+    assert_eq!(again, Persisted::default(), "after a restart too");
+    assert!(store.batches().is_empty());
+}

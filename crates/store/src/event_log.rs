@@ -43,8 +43,9 @@ pub(crate) struct EventLog {
 }
 
 struct Inner {
-    /// Events in revision order; all have a revision > `horizon`.
-    events: VecDeque<WatchEvent>,
+    /// Events in revision order; all have a revision > `horizon`. Boxed: an event is about a
+    /// kilobyte inline (a whole resource), and the deque's spare room would cost as much.
+    events: VecDeque<Box<WatchEvent>>,
     /// Every change up to and including this revision may be missing from `events`.
     horizon: Revision,
     current: Revision,
@@ -114,7 +115,7 @@ impl EventLog {
                     inner.content = inner.content.max(revision);
                 }
                 inner.weight += weight(&event);
-                inner.events.push_back(event);
+                inner.events.push_back(Box::new(event));
                 inner.current = inner.current.max(revision);
                 latest = Some(revision);
             }
@@ -187,7 +188,7 @@ impl Watch {
         let index = inner
             .events
             .partition_point(|e| revision_of(e).is_some_and(|r| r <= self.cursor));
-        let event = inner.events.get(index)?.clone();
+        let event = WatchEvent::clone(inner.events.get(index)?);
         if let Some(revision) = revision_of(&event) {
             self.cursor = revision;
         }

@@ -34,6 +34,9 @@ use sha2::{Digest, Sha256};
 
 use super::chunks::{boundary_hash, chunk_ranges, cluster_ids_mut, same_route};
 
+mod join;
+pub(crate) use join::join;
+
 /// Every record's name starts with it.
 pub(crate) const PREFIX: &str = "lkg/";
 /// The one record not named by its content: replaced on every persist, never deleted.
@@ -128,13 +131,27 @@ impl Manifest {
 
     /// The virtual hosts, from the host records among `parts`.
     fn host_entries(&self, parts: &BTreeMap<String, Vec<u8>>) -> Result<Vec<HostEntry>, String> {
+        Ok(self.host_records(parts)?.0)
+    }
+
+    /// The virtual hosts and the host records as ranges of them.
+    fn host_records(
+        &self,
+        parts: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(Vec<HostEntry>, Vec<Chunk>), String> {
         let mut entries = Vec::new();
+        let mut chunks = Vec::with_capacity(self.hosts.len());
         for record in &self.hosts {
             let chunk: Vec<HostEntry> =
                 decode(&read(parts, Kind::Hosts, record)?, "a host record")?;
+            let range = entries.len()..entries.len() + chunk.len();
             entries.extend(chunk);
+            chunks.push(Chunk {
+                range,
+                parts: record.clone(),
+            });
         }
-        Ok(entries)
+        Ok((entries, chunks))
     }
 }
 
@@ -177,6 +194,9 @@ pub(crate) struct Index {
     hosts: HashMap<String, Vec<Chunk>>,
     /// Chunks as ranges of `served.clusters`.
     clusters: Vec<Chunk>,
+    /// The host entries last written, and their records as ranges of them.
+    entries: Vec<HostEntry>,
+    entry_chunks: Vec<Chunk>,
     route_tables: BTreeMap<String, (Arc<RouteTable>, Parts)>,
     virtual_services: BTreeMap<String, (Arc<VirtualService>, Parts)>,
 }
@@ -196,6 +216,10 @@ pub(crate) struct Split {
     /// The bytes of every referenced record that is not in the store already.
     pub(crate) fresh: BTreeMap<String, Vec<u8>>,
     pub(crate) index: Index,
+    /// Records serialised to find their names (those reused unchanged are not).
+    pub(crate) serialised: usize,
+    /// Lists cut into chunks (those unchanged keep their chunks).
+    pub(crate) cut: usize,
 }
 
 /// Splits `state` into records, reusing those of `previous` whose content has not changed and
@@ -208,13 +232,27 @@ pub(crate) fn split(
     let mut out = Writer {
         present,
         fresh: BTreeMap::new(),
+        serialised: 0,
+        cut: 0,
     };
     let served = &state.served;
     let mut index = Index {
         served: Arc::clone(served),
         ..Index::default()
     };
-    let clusters = out.clusters(served, previous, &mut index.clusters)?;
+    let before = &previous.served.clusters;
+    // Routes name clusters by index: equal routes over equal cluster lists are the same
+    // records, which is a cheaper question than the one `same_route` answers.
+    let same_clusters =
+        std::ptr::eq(before.as_slice(), served.clusters.as_slice()) || *before == served.clusters;
+    index.clusters = out.list(
+        Kind::Clusters,
+        &served.clusters,
+        before,
+        &previous.clusters,
+        |c| c.key.to_string(),
+    )?;
+    let clusters = index.clusters.iter().map(|c| c.parts.clone()).collect();
 
     let old_hosts: HashMap<&str, &VirtualHost> = (previous.served.virtual_hosts.iter())
         .map(|v| (v.name.as_str(), v))
@@ -228,7 +266,7 @@ pub(crate) fn split(
             .map(|(host, chunks)| (*host, chunks.as_slice(), &previous.served.clusters[..]));
         let mut chunks = Vec::new();
         let mut kept = Vec::new();
-        for (range, parts) in out.routes(host, served, old)? {
+        for (range, parts) in out.routes(host, served, old, same_clusters)? {
             route_records.extend(parts.iter().map(|hash| Kind::Routes.name(hash)));
             chunks.push(parts.clone());
             kept.push(Chunk { range, parts });
@@ -241,11 +279,15 @@ pub(crate) fn split(
             sources: host.sources.clone(),
         });
     }
-    // Host entries are small: serialised again every time rather than compared.
-    let mut hosts = Vec::new();
-    for range in chunk_ranges(entries.len(), |i| boundary_hash(&entries[i].name)) {
-        hosts.push(out.record(Kind::Hosts, &entries[range])?);
-    }
+    index.entry_chunks = out.list(
+        Kind::Hosts,
+        &entries,
+        &previous.entries,
+        &previous.entry_chunks,
+        |e| e.name.clone(),
+    )?;
+    let hosts = index.entry_chunks.iter().map(|c| c.parts.clone()).collect();
+    index.entries = entries;
 
     let route_tables = out.kept(
         Kind::RouteTable,
@@ -273,6 +315,8 @@ pub(crate) fn split(
         manifest: serde_json::to_vec(&manifest).map_err(|e| e.to_string())?,
         fresh: out.fresh,
         index,
+        serialised: out.serialised,
+        cut: out.cut,
     })
 }
 
@@ -283,6 +327,8 @@ type OldHost<'a> = (&'a VirtualHost, &'a [Chunk], &'a [Cluster]);
 struct Writer<'a> {
     present: &'a HashSet<String>,
     fresh: BTreeMap<String, Vec<u8>>,
+    serialised: usize,
+    cut: usize,
 }
 
 impl Writer<'_> {
@@ -292,44 +338,71 @@ impl Writer<'_> {
             .all(|hash| self.present.contains(&kind.name(hash)))
     }
 
-    /// The cluster records of `served`, reusing `previous`'s where a chunk is unchanged.
-    fn clusters(
+    /// The records of `items` cut into chunks by `label`, reusing each chunk of `before`
+    /// (found by its first item's label) whose items are unchanged and stored. An unchanged
+    /// list keeps its chunks as they are, without being cut again.
+    fn list<T: Serialize + PartialEq>(
         &mut self,
-        served: &CompiledConfig,
-        previous: &Index,
-        index: &mut Vec<Chunk>,
-    ) -> Result<Vec<Parts>, String> {
-        let before = &previous.served.clusters;
-        let old_chunks: HashMap<&ClusterKey, &Chunk> = (previous.clusters.iter())
-            .filter_map(|c| Some((&before.get(c.range.start)?.key, c)))
-            .collect();
-        let mut records = Vec::new();
-        let ranges = chunk_ranges(served.clusters.len(), |i| {
-            boundary_hash(&served.clusters[i].key.to_string())
-        });
-        for range in ranges {
-            let items = &served.clusters[range.clone()];
-            let reused = (old_chunks.get(&items[0].key))
-                .filter(|old| before.get(old.range.clone()) == Some(items))
-                .map(|old| old.parts.clone());
-            let parts = match reused.filter(|parts| self.all_present(Kind::Clusters, parts)) {
-                Some(parts) => parts,
-                None => self.record(Kind::Clusters, items)?,
-            };
-            records.push(parts.clone());
-            index.push(Chunk { range, parts });
+        kind: Kind,
+        items: &[T],
+        before: &[T],
+        old: &[Chunk],
+        label: impl Fn(&T) -> String,
+    ) -> Result<Vec<Chunk>, String> {
+        let unchanged = std::ptr::eq(items, before) || items == before;
+        if unchanged && old.iter().all(|c| self.all_present(kind, &c.parts)) {
+            return Ok(old.to_vec());
         }
-        Ok(records)
+        let old_chunks: HashMap<String, &Chunk> = (old.iter())
+            .filter_map(|c| Some((label(before.get(c.range.start)?), c)))
+            .collect();
+        self.cut += 1;
+        let mut chunks = Vec::new();
+        let labels: Vec<String> = items.iter().map(&label).collect();
+        for range in chunk_ranges(items.len(), |i| boundary_hash(&labels[i])) {
+            let chunk_items = &items[range.clone()];
+            let reused = (old_chunks.get(&labels[range.start]))
+                .filter(|old| before.get(old.range.clone()) == Some(chunk_items))
+                .map(|old| old.parts.clone());
+            let parts = match reused.filter(|parts| self.all_present(kind, parts)) {
+                Some(parts) => parts,
+                None => self.record(kind, chunk_items)?,
+            };
+            chunks.push(Chunk { range, parts });
+        }
+        Ok(chunks)
     }
 
     /// The route records of `host`, with the range of routes each holds, reusing the old
-    /// host's where a chunk (found by its first route's origin) is unchanged.
+    /// host's where a chunk (found by its first route's origin) is unchanged. Unchanged
+    /// routes keep the old host's chunks as they are, without being cut again.
     fn routes(
         &mut self,
         host: &VirtualHost,
         served: &CompiledConfig,
         old: Option<OldHost<'_>>,
+        same_clusters: bool,
     ) -> Result<Vec<(Range<usize>, Parts)>, String> {
+        if let Some((old_host, chunks, old_clusters)) = old {
+            let (new, before) = (host.routes.as_slice(), old_host.routes.as_slice());
+            let unchanged = std::ptr::eq(new, before)
+                || (same_clusters && new == before)
+                || (!same_clusters
+                    && new.len() == before.len()
+                    && (new.iter().zip(before))
+                        .all(|(a, b)| same_route(a, &served.clusters, b, old_clusters)));
+            if unchanged
+                && chunks
+                    .iter()
+                    .all(|c| self.all_present(Kind::Routes, &c.parts))
+            {
+                return Ok(chunks
+                    .iter()
+                    .map(|c| (c.range.clone(), c.parts.clone()))
+                    .collect());
+            }
+        }
+        self.cut += 1;
         let old_chunks: HashMap<&str, &Chunk> = match old {
             Some((old_host, chunks, _)) => (chunks.iter())
                 .filter_map(|c| Some((old_host.routes.get(c.range.start)?.origin.as_str(), c)))
@@ -366,6 +439,7 @@ impl Writer<'_> {
 
     /// Serialises one record, keeps the parts the store lacks and returns their hashes.
     fn record<T: Serialize + ?Sized>(&mut self, kind: Kind, value: &T) -> Result<Parts, String> {
+        self.serialised += 1;
         let bytes = serde_json::to_vec(value).map_err(|e| e.to_string())?;
         let mut parts = Vec::with_capacity(bytes.len() / PART_MAX + 1);
         for part in bytes.chunks(PART_MAX) {
@@ -434,90 +508,6 @@ fn routes_record(
         clusters: keys,
         routes,
     })
-}
-
-/// Joins the records `manifest` names, directly or through host records (`parts`: name to
-/// bytes, already checked against their names), into the state they were split from, and the
-/// index of that split.
-pub(crate) fn join(
-    manifest: &Manifest,
-    parts: &BTreeMap<String, Vec<u8>>,
-) -> Result<(PolicyState, Index), String> {
-    let read = |kind: Kind, record: &Parts| read(parts, kind, record);
-    let mut index = Index::default();
-    let mut clusters: Vec<Cluster> = Vec::new();
-    for record in &manifest.clusters {
-        let chunk: Vec<Cluster> = decode(&read(Kind::Clusters, record)?, "a cluster record")?;
-        let range = clusters.len()..clusters.len() + chunk.len();
-        clusters.extend(chunk);
-        index.clusters.push(Chunk {
-            range,
-            parts: record.clone(),
-        });
-    }
-    let ids: HashMap<&ClusterKey, usize> = clusters
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (&c.key, i))
-        .collect();
-
-    let entries = manifest.host_entries(parts)?;
-    let mut hosts = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let mut routes = Vec::new();
-        let mut chunks = Vec::with_capacity(entry.chunks.len());
-        for record in &entry.chunks {
-            let what = format!("a route record of {}", entry.name);
-            let chunk: RoutesRecord = decode(&read(Kind::Routes, record)?, &what)?;
-            let start = routes.len();
-            for mut route in chunk.routes {
-                for id in cluster_ids_mut(&mut route) {
-                    let global = chunk
-                        .clusters
-                        .get(id.0)
-                        .and_then(|key| ids.get(key))
-                        .ok_or_else(|| format!("{what} names a cluster no record holds"))?;
-                    *id = ClusterId(*global);
-                }
-                routes.push(route);
-            }
-            chunks.push(Chunk {
-                range: start..routes.len(),
-                parts: record.clone(),
-            });
-        }
-        index.hosts.insert(entry.name.clone(), chunks);
-        hosts.push(VirtualHost {
-            name: entry.name.clone(),
-            domains: entry.domains.clone(),
-            routes,
-            sources: entry.sources.clone(),
-        });
-    }
-    let served = Arc::new(CompiledConfig::new(hosts, clusters));
-    index.served = Arc::clone(&served);
-
-    let mut state = PolicyState {
-        served,
-        ..PolicyState::default()
-    };
-    for (id, record) in &manifest.route_tables {
-        let table: Arc<RouteTable> = decode(&read(Kind::RouteTable, record)?, id)?;
-        index
-            .route_tables
-            .insert(id.clone(), (Arc::clone(&table), record.clone()));
-        state.last_valid_route_tables.insert(id.clone(), table);
-    }
-    for (id, record) in &manifest.virtual_services {
-        let service: Arc<VirtualService> = decode(&read(Kind::VirtualService, record)?, id)?;
-        index
-            .virtual_services
-            .insert(id.clone(), (Arc::clone(&service), record.clone()));
-        state
-            .last_valid_virtual_services
-            .insert(id.clone(), service);
-    }
-    Ok((state, index))
 }
 
 /// Whether a record's bytes are what its name says.

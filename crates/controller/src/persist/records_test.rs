@@ -79,6 +79,11 @@ fn one_changed_route_rewrites_only_its_chunk() {
         ["hosts", "routes"],
         "one route record, and the host record naming it"
     );
+    assert_eq!(
+        (next.cut, next.serialised),
+        (2, 2),
+        "only the changed host's routes and the host list are cut again, one chunk of each serialised"
+    );
     assert_eq!(joined_with(&first, &next), after);
 }
 
