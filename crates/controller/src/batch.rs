@@ -226,14 +226,13 @@ impl Writes {
                     ..Precondition::default()
                 };
                 let puts = planned.iter().map(|p| p.put.clone()).collect();
+                // Before the write, so that the controller finds it with the write's events.
+                self.shared.offer_prepared(validation.prepared.clone());
                 match store.put_batch_if(puts, &precondition).await {
-                    Ok(outcomes) => {
-                        self.shared.offer_prepared(validation.prepared.clone());
-                        outcomes
-                            .into_iter()
-                            .map(|o| (o.result, o.resource))
-                            .collect()
-                    }
+                    Ok(outcomes) => outcomes
+                        .into_iter()
+                        .map(|o| (o.result, o.resource))
+                        .collect(),
                     Err(StoreError::StaleValidation { .. }) => {
                         tracing::debug!(attempt, "the store changed while a batch was validated");
                         continue;

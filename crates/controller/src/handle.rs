@@ -140,8 +140,8 @@ impl Shared {
             .map(|(_, reports)| Arc::clone(reports))
     }
 
-    /// A stored write offers its translation: the next translation and the next write's
-    /// "before" use it if nothing else was stored meanwhile.
+    /// A write about to be stored offers its translation: the next translation and the next
+    /// write's "before" use it if the store comes to hold what it translated.
     pub(crate) fn offer_prepared(&self, prepared: Arc<Prepared>) {
         self.remember_validated(
             Arc::clone(&prepared.snapshot),

@@ -345,6 +345,10 @@ impl Writes {
             content_revision: Some(validated_at),
             creation_time,
         };
+        // Offered before the write, so that the controller finds it when the write's event
+        // comes. Safe whatever the write's fate: it is only ever used for exactly the content
+        // and history it was translated from.
+        self.shared.offer_prepared(Arc::clone(&validation.prepared));
         let stored = match planned {
             Planned::Put(resource, ..) => store
                 .put_if(resource, &precondition)
@@ -356,15 +360,12 @@ impl Writes {
                 .map(|deleted| (WriteResult::Deleted, deleted)),
         };
         match stored {
-            Ok((result, resource)) => {
-                self.shared.offer_prepared(Arc::clone(&validation.prepared));
-                Ok(Some(Written {
-                    result,
-                    resource,
-                    validation,
-                    attempts: 1,
-                }))
-            }
+            Ok((result, resource)) => Ok(Some(Written {
+                result,
+                resource,
+                validation,
+                attempts: 1,
+            })),
             Err(StoreError::StaleValidation { .. }) => Ok(None),
             Err(err) => Err(err.into()),
         }
