@@ -88,8 +88,18 @@ async fn put_creates_replaces_and_reports_unchanged() {
 async fn a_stale_resource_version_is_a_conflict() {
     let gw = start().await;
     let path = format!("{UPSTREAMS}/echo");
-    let (_, created) = gw.put(&path, &upstream("echo", 1000)).await;
-    let version = created["object"]["metadata"]["resourceVersion"].clone();
+    gw.put(&path, &upstream("echo", 1000)).await;
+    // The controller's status write moves the resourceVersion too: read it once that is done.
+    let mut version = Value::Null;
+    for _ in 0..500 {
+        let (_, got) = gw.get(&path).await;
+        if got["status"]["observedGeneration"] == 1 {
+            version = got["metadata"]["resourceVersion"].clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(!version.is_null(), "the status was never written");
 
     let mut update = upstream("echo", 2000);
     update["metadata"]["resourceVersion"] = version.clone();
