@@ -271,7 +271,9 @@ async fn translate_and_publish(
     let served = Arc::clone(&outcome.served);
     shared.remember_validated(Arc::clone(&snapshot), Arc::clone(&reports));
     let route_count = outcome.config.route_count();
+    let publishing = std::time::Instant::now();
     shared.config.publish(Arc::clone(&outcome.config));
+    let plan_ms = publishing.elapsed().as_millis() as u64;
     let generation = shared.published.borrow().generation + 1;
     let metrics = &shared.metrics;
     metrics.publishes.inc();
@@ -308,6 +310,7 @@ async fn translate_and_publish(
         generation,
         routes = route_count,
         translate_ms = translated_in.as_millis() as u64,
+        plan_ms,
         total_ms = started.elapsed().as_millis() as u64,
         "published"
     );
