@@ -68,14 +68,14 @@ unsafe extern "C" {
 const MI_OPTION_ARENA_EAGER_COMMIT: std::ffi::c_int = 4;
 const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
-/// Two mimalloc options, measured with bench/controlplane.py at 5,000 routes:
+/// Two mimalloc options, measured with bench/controlplane.py (5,000 / 50,000 routes):
 /// - it commits a whole arena when it reserves one (Linux overcommits, so it may): about
 ///   20 MiB resident before anything is loaded. Committed as used, idle RSS went 34 -> 16 MiB.
-/// - it keeps freed pages for 10 ms (100 ms in arenas) before giving them back, so the scratch
-///   memory of each translation stays resident: purged at once, 5,000 routes loaded went
-///   70 -> 47 MiB and after 30 changes 94 -> 51 MiB. Propagation was no slower; the proxy's CPU
-///   per request against HAProxy moved within this machine's noise (0.96-1.28x with, 0.99-1.24x
-///   without, alternating runs of bench/dataplane.sh).
+/// - it keeps freed pages 10 ms (100 ms in arenas) before giving them back, so the scratch
+///   memory of each translation stays resident: loaded 72 / 436 MiB, propagation p50 20 / 151
+///   ms. Purged at once: 46 / 264 MiB, but 24 / 243 ms (a translation faults its scratch memory
+///   in again every time). 50 ms (500 ms in arenas) sits between: 51 / 280 MiB, 21 / 178 ms.
+///   The proxy's CPU per request moved within this machine's noise either way.
 ///
 /// Options must be set before the first allocation, which the Rust runtime makes before
 /// `main`: hence a constructor, run by the loader before the runtime starts.
@@ -83,7 +83,7 @@ extern "C" fn tune_allocator() {
     // SAFETY: sets plain integer options, before any allocation.
     unsafe {
         mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0);
-        mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        mi_option_set(MI_OPTION_PURGE_DELAY, 50);
     }
 }
 
