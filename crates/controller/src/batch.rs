@@ -25,6 +25,11 @@ use crate::handle::Change;
 use crate::writes::refusable;
 use crate::{WRITE_ATTEMPTS, WriteError, WriteOptions, Writes, Written};
 
+/// How many times a batch is validated again without the namespaces it breaks before the rest
+/// is written one by one: a batch of items whose problems chain from namespace to namespace
+/// would otherwise hold the write queue for a translation per link.
+const REFUSAL_ROUNDS: usize = 3;
+
 /// One put of a batch.
 #[derive(Debug, Clone)]
 pub struct BatchItem {
@@ -173,12 +178,18 @@ impl Writes {
             }
 
             // Take out the namespaces the batch adds refused problems to, until what is left
-            // passes on its own.
+            // passes on its own; a few rounds at most, each a translation of everything under
+            // the write lock, then the rest goes one by one (no worse than as many PUTs).
             let mut one_by_one = Vec::new();
+            let mut rounds = 0;
             let validation = loop {
+                if rounds == REFUSAL_ROUNDS {
+                    one_by_one.extend(planned.drain(..).map(|p| p.index));
+                }
                 if planned.is_empty() {
                     break None;
                 }
+                rounds += 1;
                 let changes = planned
                     .iter()
                     .map(|p| Change::Put(p.stored.clone()))

@@ -257,3 +257,55 @@ async fn a_dry_run_batch_answers_and_stores_nothing() {
     assert!(gw.store.get(&rt("team1")).await.unwrap().is_none());
     gw.controller.stop().await;
 }
+
+/// An upstream in `namespace`; `addr` must be an IP address to be valid.
+fn upstream(namespace: &str, addr: &str) -> Resource {
+    resource(&format!(
+        "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {{name: u, namespace: {namespace}}}\nspec:\n  static:\n    hosts: [{{addr: '{addr}', port: 8080}}]\n"
+    ))
+}
+
+/// A route table in `namespace` routing to the upstream `u` of `target`.
+fn routing_to(namespace: &str, target: &str) -> Resource {
+    resource(&format!(
+        "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {{name: routes, namespace: {namespace}, labels: {{gateway: app}}}}\nspec:\n  routes:\n    - matchers: [{{prefix: /{namespace}}}]\n      routeAction: {{single: {{upstream: {{name: u, namespace: {target}}}}}}}\n"
+    ))
+}
+
+#[tokio::test]
+async fn refusals_that_chain_from_namespace_to_namespace_end_as_one_put_at_a_time_would() {
+    let gw = gateway(vec![strict_settings(), virtual_service()]).await;
+    let handle = gw.controller.handle();
+    // ns0's upstream is invalid; each next namespace routes to the one before. Validated
+    // together, taking out one namespace breaks the next: more rounds than a batch is given.
+    let mut resources = vec![upstream("ns0", "not-an-ip")];
+    for k in 1..6 {
+        let (namespace, before) = (format!("ns{k}"), format!("ns{}", k - 1));
+        resources.push(upstream(&namespace, "127.0.0.1"));
+        resources.push(routing_to(&namespace, &before));
+    }
+    let answers = handle
+        .writes()
+        .put_batch(items(resources), &WriteOptions::default(), allow_all)
+        .await
+        .unwrap();
+    // One at a time, in order: ns0's upstream and ns1's table (whose upstream was refused)
+    // are refused, everything else is stored.
+    let refused: Vec<usize> = answers
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| matches!(a, Err(WriteError::Refused(_))))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(refused, [0, 2], "{answers:?}");
+    for (i, answer) in answers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| ![0, 2].contains(i))
+    {
+        assert!(answer.is_ok(), "item {i}: {answer:?}");
+    }
+    assert!(gw.store.get(&rt("ns1")).await.unwrap().is_none());
+    assert!(gw.store.get(&rt("ns5")).await.unwrap().is_some());
+    gw.controller.stop().await;
+}
