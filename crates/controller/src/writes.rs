@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use lockgate_api::{Resource, ResourceKey};
 use lockgate_store::{Precondition, PutResult, Revision, StoreError, check_expected, would_put};
+use lockgate_translate::Problem;
 
 use crate::handle::{Change, ChangeValidation, Shared};
 use crate::{ControllerError, ControllerHandle};
@@ -95,9 +96,9 @@ pub struct Written {
 #[derive(Debug, Clone)]
 pub struct Refused {
     /// The errors the change adds to resources of its own namespace, as `(resource, problem)`.
-    pub added_errors: Vec<(ResourceKey, String)>,
+    pub added_errors: Vec<(ResourceKey, Problem)>,
     /// The warnings it adds there (only counted with `allowWarnings: false`).
-    pub added_warnings: Vec<(ResourceKey, String)>,
+    pub added_warnings: Vec<(ResourceKey, Problem)>,
     pub validation: ChangeValidation,
 }
 
@@ -114,7 +115,7 @@ impl fmt::Display for Refused {
             .iter()
             .chain(&self.added_warnings)
             .take(MESSAGE_PROBLEMS)
-            .map(|(key, reason)| format!("{key}: {reason}"))
+            .map(|(key, problem)| format!("{key}: {problem}"))
             .collect();
         if added > MESSAGE_PROBLEMS {
             listed.push(format!(
@@ -389,11 +390,10 @@ fn refuse_if_invalid(
     namespace: &str,
 ) -> Result<ChangeValidation, WriteError> {
     let (errors, warnings) = refusable(&validation);
-    let in_namespace = |added: Vec<(ResourceKey, lockgate_translate::Problem)>| {
+    let in_namespace = |added: AddedProblems| {
         added
             .into_iter()
             .filter(|(key, _)| key.namespace == namespace)
-            .map(|(key, problem)| (key, problem.to_string()))
             .collect::<Vec<_>>()
     };
     let (added_errors, added_warnings) = (in_namespace(errors), in_namespace(warnings));
@@ -433,7 +433,7 @@ pub(crate) fn refusable(validation: &ChangeValidation) -> (AddedProblems, AddedP
     (errors, warnings)
 }
 
-pub(crate) type AddedProblems = Vec<(ResourceKey, lockgate_translate::Problem)>;
+pub(crate) type AddedProblems = Vec<(ResourceKey, Problem)>;
 
 #[cfg(test)]
 #[path = "writes_test.rs"]

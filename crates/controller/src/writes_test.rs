@@ -9,7 +9,18 @@ fn key(name: &str) -> ResourceKey {
 fn refused(errors: usize, warnings: usize) -> Refused {
     let problems = |n: usize, what: &str| {
         (0..n)
-            .map(|i| (key(&format!("rt-{i:02}")), format!("{what} {i}")))
+            .map(|i| {
+                let key = key(&format!("rt-{i:02}"));
+                let problem = lockgate_translate::Problem {
+                    severity: lockgate_translate::Severity::Error,
+                    origin: lockgate_translate::Origin::Own,
+                    resource: key.clone(),
+                    field: String::new(),
+                    code: lockgate_translate::Code::InvalidRouteActionError,
+                    message: format!("{what} {i}"),
+                };
+                (key, problem)
+            })
             .collect()
     };
     Refused {

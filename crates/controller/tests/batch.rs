@@ -174,6 +174,13 @@ async fn a_namespace_the_batch_breaks_is_refused_on_its_own_and_the_rest_is_stor
         Err(WriteError::Refused(refused)) => {
             assert_eq!(refused.added_errors.len(), 1, "{refused}");
             assert_eq!(refused.added_errors[0].0, rt("bad"));
+            // Typed: the refusal says what kind of problem, not only its words.
+            let problem = &refused.added_errors[0].1;
+            assert_eq!(
+                problem.code,
+                lockgate_translate::Code::InvalidDestinationWarning
+            );
+            assert_eq!(problem.field, "spec.routes[0].routeAction.single");
         }
         other => panic!("the broken table must be refused, got {other:?}"),
     }
