@@ -41,7 +41,6 @@ pub struct BatchItem {
 /// A put of the batch as it will be stored.
 struct Planned {
     index: usize,
-    put: BatchPut,
     result: PutResult,
     stored: Resource,
 }
@@ -165,13 +164,8 @@ impl Writes {
                     None,
                     Some(&created_at),
                 );
-                let put = BatchPut {
-                    resource: item.resource.clone(),
-                    expected_resource_version: item.expected_resource_version.clone(),
-                };
                 planned.push(Planned {
                     index,
-                    put,
                     result,
                     stored,
                 });
@@ -236,7 +230,14 @@ impl Writes {
                     creation_time: Some(created_at),
                     ..Precondition::default()
                 };
-                let puts = planned.iter().map(|p| p.put.clone()).collect();
+                // The store stamps what it stores itself, from the items as written.
+                let puts = planned
+                    .iter()
+                    .map(|p| BatchPut {
+                        resource: items[p.index].resource.clone(),
+                        expected_resource_version: items[p.index].expected_resource_version.clone(),
+                    })
+                    .collect();
                 // Before the write, so that the controller finds it with the write's events.
                 self.shared.offer_prepared(validation.prepared.clone());
                 match store.put_batch_if(puts, &precondition).await {

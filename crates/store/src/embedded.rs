@@ -54,11 +54,9 @@ fn db_error(err: impl Into<redb::Error>) -> StoreError {
     StoreError::Database(err.into().to_string())
 }
 
-/// The store's page cache. redb keeps every page a commit writes in it (up to 90% of this), so
-/// a large cache fills with the persisted last known good and the statuses written, which
-/// nothing reads again: with 32 MiB, up to 29 MiB once 50,000 routes' records (15 MiB) and
-/// resources are written. Reads are rare (start, admin reads); the kernel's page cache serves
-/// those.
+/// The store's page cache. redb keeps every page a commit writes in it, so a large one fills
+/// with records nothing reads again (29 of 32 MiB at 50,000 routes); the rare reads (start,
+/// admin) are served by the kernel's page cache.
 const CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 fn storage_key(key: &ResourceKey) -> String {
