@@ -257,7 +257,7 @@ mod tests {
             vec![VirtualHost {
                 name: "gloo-system.app".into(),
                 domains: vec!["*".into()],
-                routes: vec![route],
+                routes: vec![std::sync::Arc::new(route)],
                 sources: Vec::new(),
             }],
             vec![cluster],

@@ -14,6 +14,7 @@ mod upstream;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -93,7 +94,7 @@ pub struct VirtualHost {
     /// Lower-cased; `*` and `*.suffix` are wildcards.
     pub domains: Vec<String>,
     /// In match order.
-    pub routes: Vec<Route>,
+    pub routes: Vec<Arc<Route>>,
     /// What this host was translated from: its virtual service and every route table it
     /// reached, each with its generation. A host kept as the last known good keeps its
     /// sources, which is how statuses tell the generation served from the one stored.

@@ -87,7 +87,7 @@ fn round_trips_through_json_with_regexes_rebuilt() {
     };
     let config = CompiledConfig::new(
         vec![VirtualHost {
-            routes: vec![route],
+            routes: vec![std::sync::Arc::new(route)],
             sources: Vec::new(),
             ..vh("v", &["*"])
         }],
@@ -129,7 +129,8 @@ fn a_configuration_keeps_no_spare_room_from_being_built() {
     };
     // Grown by pushing, as the translator builds it: room for 1,024 routes holding 600.
     let mut host = vh("a", &["*"]);
-    host.routes.extend(std::iter::repeat_n(route, 600));
+    host.routes
+        .extend(std::iter::repeat_n(std::sync::Arc::new(route), 600));
     host.routes.reserve(1_024 - 600);
     let mut hosts = Vec::with_capacity(8);
     hosts.push(host);

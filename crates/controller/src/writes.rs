@@ -239,10 +239,13 @@ impl Writes {
         F: FnMut(Option<Resource>) -> Fut,
         Fut: Future<Output = Result<Edit, E>>,
     {
+        let started = std::time::Instant::now();
         let _queued = self.shared.write_queue.lock().await;
+        let queued_ms = started.elapsed().as_millis() as u64;
         for attempt in 1..=WRITE_ATTEMPTS {
             let (snapshot, validated_at) =
                 self.handle().snapshot().await.map_err(WriteError::from)?;
+            let caught_up_ms = started.elapsed().as_millis() as u64;
             // Read after the snapshot: if the write's precondition holds, nothing was written
             // since the snapshot, so this is the object the snapshot holds.
             let existing = self.store_get(key).await?;
@@ -252,6 +255,13 @@ impl Writes {
                 .await?;
             match step {
                 Some(mut written) => {
+                    tracing::debug!(
+                        %key,
+                        queued_ms,
+                        caught_up_ms,
+                        total_ms = started.elapsed().as_millis() as u64,
+                        "write done"
+                    );
                     written.attempts = attempt;
                     return Ok(written);
                 }
@@ -311,10 +321,12 @@ impl Writes {
                 (Change::Delete(key.clone()), Planned::Delete(existing))
             }
         };
+        let validating = std::time::Instant::now();
         let validation = self
             .handle()
             .validate_on(snapshot, validated_at, change)
             .await?;
+        let validate_ms = validating.elapsed().as_millis() as u64;
         let validation = refuse_if_invalid(validation, &key.namespace)?;
         let store = &self.shared.store;
         if options.dry_run {
@@ -350,6 +362,7 @@ impl Writes {
         // comes. Safe whatever the write's fate: it is only ever used for exactly the content
         // and history it was translated from.
         self.shared.offer_prepared(Arc::clone(&validation.prepared));
+        let storing = std::time::Instant::now();
         let stored = match planned {
             Planned::Put(resource, ..) => store
                 .put_if(resource, &precondition)
@@ -360,6 +373,12 @@ impl Writes {
                 .await
                 .map(|deleted| (WriteResult::Deleted, deleted)),
         };
+        tracing::debug!(
+            %key,
+            validate_ms,
+            store_ms = storing.elapsed().as_millis() as u64,
+            "write validated and stored"
+        );
         match stored {
             Ok((result, resource)) => Ok(Some(Written {
                 result,

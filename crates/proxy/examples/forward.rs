@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use lockgate_compiled::{
     Action, Cluster, ClusterId, ClusterKey, CompiledConfig, Forward, Matcher, PathMatch, Route,
@@ -29,7 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         vec![VirtualHost {
             name: "gloo-system.app".into(),
             domains: vec!["*".into()],
-            routes: vec![Route {
+            routes: vec![Arc::new(Route {
                 origin: "gloo-system.app/routes[0]".into(),
                 matcher: Matcher {
                     path: PathMatch::Prefix {
@@ -49,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     total_weight: 1,
                 }),
                 options: RouteOptions::default(),
-            }],
+            })],
             sources: Vec::new(),
         }],
         vec![Cluster::new(

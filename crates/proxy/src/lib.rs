@@ -367,7 +367,9 @@ impl Proxy {
     /// requests in flight finish on the plan they started with, new ones take the new one, and
     /// no connection is dropped.
     pub fn publish(&self, config: Arc<CompiledConfig>) {
-        let plan = Plan::build(config, &self.inner.registry);
+        // Publishes come from one controller; were two to race, each plan is still right for
+        // its configuration (it only borrows route plans from whichever was current).
+        let plan = Plan::build_after(config, &self.inner.registry, &self.inner.plan.load());
         self.inner.plan.store(Arc::new(plan));
     }
 

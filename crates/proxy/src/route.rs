@@ -6,7 +6,7 @@
 //! borrows from the request; nothing allocates unless a header repeats (its values are then
 //! joined with `,` as Envoy does) or a query value is escaped.
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
 
 use http::{HeaderMap, Method};
 use lockgate_compiled::{
@@ -113,14 +113,14 @@ pub(crate) fn find(
 
 /// [`find`] over any routes and index: `planned(i)` is the typed part of route `i`'s matcher.
 pub(crate) fn find_in<'p>(
-    routes: &[Route],
+    routes: &[impl Borrow<Route>],
     index: &RouteIndex,
     planned: impl Fn(usize) -> &'p MatcherPlan,
     request: &RequestView<'_>,
 ) -> Option<usize> {
     debug_assert_eq!(routes.len(), index.len(), "the index is of these routes");
     index.first(request.path, |i| {
-        matches(&routes[i].matcher, planned(i), request)
+        matches(&routes[i].borrow().matcher, planned(i), request)
     })
 }
 

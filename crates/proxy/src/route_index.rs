@@ -26,6 +26,7 @@
 //! Parent guards (`Matcher::within`) are not indexed: a route can only match where its own path
 //! does, so indexing that already yields a superset, and the caller's matcher checks the guards.
 
+use std::borrow::Borrow;
 use std::collections::VecDeque;
 
 use lockgate_compiled::{PathMatch, Route};
@@ -82,7 +83,7 @@ struct Node {
 
 impl RouteIndex {
     /// The index of `routes` (one virtual host's, in match order); small sets are scanned.
-    pub(crate) fn build(routes: &[Route]) -> RouteIndex {
+    pub(crate) fn build(routes: &[impl Borrow<Route>]) -> RouteIndex {
         if routes.len() < SCAN_BELOW {
             return RouteIndex {
                 routes: routes.len(),
@@ -94,7 +95,7 @@ impl RouteIndex {
 
     /// The index of `routes` whatever their number (for tests and the benchmark, which compare
     /// the tree with the scan on small sets too).
-    pub(crate) fn build_tree(routes: &[Route]) -> RouteIndex {
+    pub(crate) fn build_tree(routes: &[impl Borrow<Route>]) -> RouteIndex {
         RouteIndex {
             routes: routes.len(),
             // Indices are `u32`; more routes than that do not fit in memory anyway, but a scan is
@@ -261,7 +262,7 @@ impl Tree {
         &self.lists[start..start + self.lists[offset as usize] as usize]
     }
 
-    fn build(routes: &[Route]) -> Tree {
+    fn build(routes: &[impl Borrow<Route>]) -> Tree {
         // One entry per distinct lower-cased key, with its prefix and exact routes, ascending
         // because routes are visited in order.
         let mut keyed: Vec<(Vec<u8>, Vec<u32>, Vec<u32>)> = Vec::new();
@@ -270,7 +271,7 @@ impl Tree {
         for (i, route) in routes.iter().enumerate() {
             // `build_tree` checked that every index fits.
             let i = i as u32;
-            let (value, exact) = match &route.matcher.path {
+            let (value, exact) = match &route.borrow().matcher.path {
                 PathMatch::Prefix { value, .. } => (value, false),
                 PathMatch::Exact { value, .. } => (value, true),
                 PathMatch::Regex(_) => {

@@ -154,8 +154,11 @@ fn regex_routes_keep_their_place_among_prefixes() {
 #[test]
 fn an_empty_route_set_matches_nothing() {
     assert_eq!(pick(&[], "/"), None);
-    assert_eq!(RouteIndex::build(&[]).first("/", |_| true), None);
-    assert!(RouteIndex::build_tree(&[]).heap_bytes() < 64);
+    assert_eq!(
+        RouteIndex::build(&[] as &[Route]).first("/", |_| true),
+        None
+    );
+    assert!(RouteIndex::build_tree(&[] as &[Route]).heap_bytes() < 64);
 }
 
 #[test]

@@ -433,7 +433,9 @@ async fn an_upstream_that_goes_silent_is_given_up_on_by_ping() {
     });
     let mut c = config(addr, true);
     // No route timeout: only the unanswered PING can end the request.
-    c.virtual_hosts[0].routes[0].options.timeout_ms = Some(0);
+    std::sync::Arc::make_mut(&mut c.virtual_hosts[0].routes[0])
+        .options
+        .timeout_ms = Some(0);
     let gateway = Gateway::start(c).await;
     let reply = get(&client(), &gateway, "grpc.example.com", "/").await;
     // Connected, then given up on: not a failure to connect.

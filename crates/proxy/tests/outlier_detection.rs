@@ -46,7 +46,8 @@ async fn five_consecutive_5xx_eject_an_endpoint_and_the_rest_take_its_traffic() 
     assert_eq!(stats.upstreams[&backend_id()].ejections, 1);
     // A new configuration with the same endpoints keeps the ejection.
     let mut next = config(&[bad, good]);
-    next.virtual_hosts[0].routes[0].origin = "app/routes[0] (new)".into();
+    std::sync::Arc::make_mut(&mut next.virtual_hosts[0].routes[0]).origin =
+        "app/routes[0] (new)".into();
     gateway.publish(next);
     let after = statuses(&gateway, 10).await;
     assert!(after.iter().all(|s| *s == 200), "{after:?}");

@@ -141,7 +141,7 @@ impl<'a> Walker<'a> {
         routes: &[api::Route],
         owner: &ResourceKey,
         field_prefix: &str,
-    ) -> Vec<DraftRoute> {
+    ) -> Vec<Arc<DraftRoute>> {
         let mut out = Vec::new();
         let mut chain = vec![owner.clone()];
         self.walk_routes(routes, owner, field_prefix, None, &mut chain, "", &mut out);
@@ -177,7 +177,7 @@ impl<'a> Walker<'a> {
         parent: Option<&Parent>,
         chain: &mut Vec<ResourceKey>,
         origin_prefix: &str,
-        out: &mut Vec<DraftRoute>,
+        out: &mut Vec<Arc<DraftRoute>>,
     ) {
         'routes: for (i, route) in routes.iter().enumerate() {
             let field = format!("{field_prefix}[{i}]");
@@ -280,12 +280,12 @@ impl<'a> Walker<'a> {
                         (DraftAction::Invalid, compiled::RouteOptions::default())
                     }
                 };
-                out.push(DraftRoute {
+                out.push(Arc::new(DraftRoute {
                     origin: origin.clone(),
                     matcher: compiled_matcher,
                     action,
                     options,
-                });
+                }));
             }
         }
     }
@@ -347,19 +347,19 @@ impl<'a> Walker<'a> {
         owner: &ResourceKey,
         origin: &str,
         guard: Option<&compiled::Matcher>,
-        out: &mut Vec<DraftRoute>,
+        out: &mut Vec<Arc<DraftRoute>>,
     ) {
         for (j, m) in matchers {
             let at = matcher_field(field, *j, no_matchers);
             match matcher::compile(m, &at) {
                 Ok(c) => {
                     if let Some(c) = self.narrow(c, guard, owner, &at) {
-                        out.push(DraftRoute {
+                        out.push(Arc::new(DraftRoute {
                             origin: origin.to_string(),
                             matcher: c,
                             action: DraftAction::Invalid,
                             options: compiled::RouteOptions::default(),
-                        });
+                        }));
                     }
                 }
                 Err(e) => self.error(owner, e),
@@ -379,7 +379,7 @@ impl<'a> Walker<'a> {
         chain: &mut Vec<ResourceKey>,
         origin: &str,
         outer: Option<&compiled::Matcher>,
-        out: &mut Vec<DraftRoute>,
+        out: &mut Vec<Arc<DraftRoute>>,
     ) {
         let no_matchers = route.matchers.is_empty();
         let delegating = match matchers {
@@ -514,9 +514,8 @@ fn matcher_field(field: &str, j: usize, no_matchers: bool) -> String {
 }
 
 /// Appends `routes` to `out` stably sorted by [`merge_order`]. The keys are sorted, not the
-/// routes: a route is hundreds of bytes and a selector can merge tens of thousands, so each
-/// moves once instead of at every merge pass.
-fn extend_in_merge_order(out: &mut Vec<DraftRoute>, routes: Vec<DraftRoute>) {
+/// routes, so that each route moves once.
+fn extend_in_merge_order(out: &mut Vec<Arc<DraftRoute>>, routes: Vec<Arc<DraftRoute>>) {
     let mut order: Vec<_> = routes
         .iter()
         .enumerate()
@@ -528,7 +527,7 @@ fn extend_in_merge_order(out: &mut Vec<DraftRoute>, routes: Vec<DraftRoute>) {
     }
     // The index breaks ties, so the unstable sort keeps table order as a stable one would.
     order.sort_unstable();
-    let mut slots: Vec<Option<DraftRoute>> = routes.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Arc<DraftRoute>>> = routes.into_iter().map(Some).collect();
     out.reserve(order.len());
     out.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
 }

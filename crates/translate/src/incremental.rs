@@ -12,7 +12,9 @@
 //! Invalidation is by comparison, not by being told: the upstreams of each call are compared
 //! with those the cache was filled under (by pointer first, since snapshots share their
 //! resources), and the whole cache goes when they differ. The compiled clusters of the last
-//! call are kept too, while the upstreams and endpoints they were compiled from stay the same.
+//! call are kept too, while the upstreams and endpoints they were compiled from stay the same,
+//! and so are its finished routes while the clusters are numbered the same (`crate::finish`):
+//! an unchanged route is then one shared `Arc` from one outcome to the next.
 //! Growth is bounded twice: leaf walks not used by a call are dropped at its end, and the
 //! interner (ids of every cluster ever seen) is rebuilt, with the cache, once it holds far more
 //! clusters than are served.
@@ -25,6 +27,7 @@ use lockgate_compiled::{Cluster, ClusterKey};
 
 use crate::delegation::LeafCache;
 use crate::destination::ClusterInterner;
+use crate::finish::FinishedRoutes;
 use crate::{Outcome, PolicyState, policy};
 
 /// Interned clusters beyond those served that are tolerated before the interner is rebuilt:
@@ -57,6 +60,8 @@ pub struct Translator {
     endpoints: ByName<Endpoint>,
     /// Clusters the last outcome served, to tell when the interner has grown far past them.
     served_clusters: usize,
+    /// The last outcome's routes by the drafts they were finished from.
+    finished: FinishedRoutes,
 }
 
 impl Translator {
@@ -81,6 +86,7 @@ impl Translator {
             clusters: &mut self.clusters,
             leaves: Some(&mut self.leaves),
             compiled: Some(&mut self.compiled),
+            finished: &mut self.finished,
         };
         let outcome = policy::apply(snapshot, previous, memory);
         self.leaves.finish();

@@ -74,6 +74,38 @@ fn unchanged_tables_are_replayed_and_a_changed_one_walked() {
     assert_eq!(hits_and_misses(&translator), (2, 1));
 }
 
+/// Routes of `a` and `b`'s one virtual host: whether each is the same `Arc`.
+fn shared_routes(a: &Outcome, b: &Outcome) -> Vec<bool> {
+    let (a, b) = (
+        &a.config.virtual_hosts[0].routes,
+        &b.config.virtual_hosts[0].routes,
+    );
+    a.iter().zip(b).map(|(x, y)| Arc::ptr_eq(x, y)).collect()
+}
+
+#[test]
+fn unchanged_routes_are_shared_between_outcomes_and_a_changed_one_is_new() {
+    let mut translator = Translator::default();
+    let first = snapshot("/");
+    let before = check(&mut translator, &first);
+    let again = check(&mut translator, &first);
+    assert_eq!(shared_routes(&before, &again), [true, true, true]);
+    let edited = replace(
+        &first,
+        &table(1, "directResponseAction: {status: 200, body: x}"),
+    );
+    let after = check(&mut translator, &edited);
+    assert_eq!(shared_routes(&again, &after), [true, false, true]);
+    // A new upstream numbers clusters anew: no route is taken from the last outcome.
+    let renumbered = replace(
+        &edited,
+        "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: aaa, namespace: a}\nspec: {static: {hosts: [{addr: 127.0.0.1, port: 1}]}}\n---\napiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {name: t, namespace: team9, labels: {team: 'yes'}}\nspec: {routes: [{matchers: [{prefix: /a/9}], routeAction: {single: {upstream: {name: aaa, namespace: a}}}}]}\n",
+    );
+    let last = check(&mut translator, &renumbered);
+    assert_eq!(last.config.clusters.len(), 2, "{:?}", last.config.clusters);
+    assert!(shared_routes(&after, &last).iter().all(|s| !s));
+}
+
 #[test]
 fn an_equal_copy_of_a_table_hits_like_the_shared_one() {
     let mut translator = Translator::default();

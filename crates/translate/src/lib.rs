@@ -10,6 +10,7 @@
 
 mod delegation;
 mod destination;
+mod finish;
 mod guard;
 mod incremental;
 mod matcher;
@@ -53,6 +54,7 @@ pub fn translate(snapshot: &Snapshot, previous: &PolicyState) -> Outcome {
         clusters: &mut destination::ClusterInterner::default(),
         leaves: None,
         compiled: None,
+        finished: &mut finish::FinishedRoutes::forgetful(),
     };
     policy::apply(snapshot, previous, memory)
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::delegation::LeafCache;
 use crate::destination::{self, ClusterInterner, DraftAction, DraftTarget};
+use crate::finish::FinishedRoutes;
 use crate::problem::{Code, Flaw};
 use crate::virtual_service::{DraftHost, translate_hosts};
 use crate::{Outcome, Report, Reports, served};
@@ -50,6 +51,7 @@ pub(crate) struct Memory<'m> {
     /// Compiled clusters by key, valid for the snapshot's upstreams and endpoints; replaced by
     /// the ones this translation serves.
     pub(crate) compiled: Option<&'m mut HashMap<ClusterKey, compiled::Cluster>>,
+    pub(crate) finished: &'m mut FinishedRoutes,
 }
 
 /// Translates and applies the policy.
@@ -58,6 +60,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState, memory: Memory<
         clusters,
         mut leaves,
         compiled,
+        finished,
     } = memory;
     let mut reports = Reports::default();
     let mut hosts = translate_hosts(
@@ -119,7 +122,7 @@ pub(crate) fn apply(snapshot: &Snapshot, previous: &PolicyState, memory: Memory<
         policy.response_body().to_string(),
     );
     let config = Arc::new(assemble(
-        hosts, clusters, compiled, mode, &invalid, previous, snapshot,
+        hosts, clusters, compiled, finished, mode, &invalid, previous, snapshot,
     ));
     let served = served::compute(snapshot, &reports, &config, &wanted, &frozen);
     let state = PolicyState {
@@ -282,10 +285,12 @@ fn frozen(host: &DraftHost, mode: Mode) -> bool {
 
 /// Builds the configuration to serve from the translated hosts, the policy mode and what was
 /// served before.
+#[allow(clippy::too_many_arguments)]
 fn assemble(
     hosts: Vec<DraftHost>,
     clusters: &mut ClusterInterner,
     remembered: Option<&mut HashMap<ClusterKey, compiled::Cluster>>,
+    finished: &mut FinishedRoutes,
     mode: Mode,
     invalid: &(u16, String),
     previous: &PolicyState,
@@ -368,6 +373,7 @@ fn assemble(
         }
     };
 
+    finished.begin(&final_id, invalid);
     let mut virtual_hosts = Vec::with_capacity(sources.len());
     for source in sources {
         match source {
@@ -375,79 +381,22 @@ fn assemble(
                 name: h.key.qualified_name(),
                 domains: h.domains,
                 sources: h.sources,
-                routes: h
-                    .routes
-                    .into_iter()
-                    .map(|r| finish_route(r, &final_id, invalid))
-                    .collect(),
+                routes: h.routes.into_iter().map(|r| finished.finish(r)).collect(),
             }),
             Source::Kept(v, ids) => {
                 let mut kept = v.clone();
-                for id in forwarded_clusters_mut(&mut kept) {
-                    if let Some(interned) = ids.get(&id.0) {
-                        *id = final_id[*interned as usize];
-                    }
+                for route in &mut kept.routes {
+                    renumber_clusters(route, |id| match ids.get(&id.0) {
+                        Some(interned) => final_id[*interned as usize],
+                        None => id,
+                    });
                 }
                 virtual_hosts.push(kept);
             }
         }
     }
+    finished.end();
     CompiledConfig::new(virtual_hosts, compiled_clusters)
-}
-
-fn finish_route(
-    r: crate::delegation::DraftRoute,
-    final_id: &[ClusterId],
-    invalid: &(u16, String),
-) -> compiled::Route {
-    // Made only where needed: most routes forward, and the body is a string per route.
-    let replaced = || compiled::Action::DirectResponse {
-        status: invalid.0,
-        body: invalid.1.clone(),
-    };
-    let action = match r.action {
-        DraftAction::Invalid => replaced(),
-        DraftAction::DirectResponse { status, body } => {
-            compiled::Action::DirectResponse { status, body }
-        }
-        DraftAction::Redirect(redirect) => compiled::Action::Redirect(redirect),
-        DraftAction::Forward(targets) => {
-            let total_weight = targets.iter().map(|(w, _)| *w).sum();
-            let destinations = targets
-                .into_iter()
-                .map(|(weight, target)| compiled::WeightedTarget {
-                    weight,
-                    target: match target {
-                        DraftTarget::Cluster(id) => {
-                            compiled::Target::Cluster(final_id[id as usize])
-                        }
-                        DraftTarget::Invalid => compiled::Target::Invalid {
-                            status: invalid.0,
-                            body: invalid.1.clone(),
-                        },
-                    },
-                })
-                .collect::<Vec<_>>();
-            // A route whose every destination is invalid is answered directly.
-            if destinations
-                .iter()
-                .all(|d| matches!(d.target, compiled::Target::Invalid { .. }))
-            {
-                replaced()
-            } else {
-                compiled::Action::Forward(compiled::Forward {
-                    destinations,
-                    total_weight,
-                })
-            }
-        }
-    };
-    compiled::Route {
-        origin: r.origin,
-        matcher: r.matcher,
-        action,
-        options: r.options,
-    }
 }
 
 /// The clusters a compiled virtual host forwards to.
@@ -464,17 +413,24 @@ fn forwarded_clusters(v: &compiled::VirtualHost) -> impl Iterator<Item = Cluster
         })
 }
 
-fn forwarded_clusters_mut(
-    v: &mut compiled::VirtualHost,
-) -> impl Iterator<Item = &mut ClusterId> + '_ {
-    v.routes
-        .iter_mut()
-        .flat_map(|r| match &mut r.action {
-            compiled::Action::Forward(f) => f.destinations.as_mut_slice(),
-            _ => &mut [],
-        })
-        .filter_map(|d| match &mut d.target {
-            compiled::Target::Cluster(id) => Some(id),
-            compiled::Target::Invalid { .. } => None,
-        })
+/// Renumbers the clusters `route` forwards to by `renumber`, copying the route only when a
+/// number changes (routes are shared with the configuration they were kept from).
+fn renumber_clusters(route: &mut Arc<compiled::Route>, renumber: impl Fn(ClusterId) -> ClusterId) {
+    let targets = |r: &compiled::Route| match &r.action {
+        compiled::Action::Forward(f) => f.destinations.iter().any(|d| match d.target {
+            compiled::Target::Cluster(id) => renumber(id) != id,
+            compiled::Target::Invalid { .. } => false,
+        }),
+        _ => false,
+    };
+    if !targets(route) {
+        return;
+    }
+    if let compiled::Action::Forward(f) = &mut Arc::make_mut(route).action {
+        for d in &mut f.destinations {
+            if let compiled::Target::Cluster(id) = &mut d.target {
+                *id = renumber(*id);
+            }
+        }
+    }
 }

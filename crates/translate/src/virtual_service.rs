@@ -2,6 +2,7 @@
 //! problems of the route tables it reaches reported on it too.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use lockgate_api::{Kind, ResourceKey, Snapshot};
 use lockgate_compiled::{CompiledConfig, SourceGeneration};
@@ -16,7 +17,7 @@ use crate::{Report, Reports};
 pub(crate) struct DraftHost {
     pub(crate) key: ResourceKey,
     pub(crate) domains: Vec<String>,
-    pub(crate) routes: Vec<DraftRoute>,
+    pub(crate) routes: Vec<Arc<DraftRoute>>,
     /// An error that makes the whole host unusable (its domains): no route can be served from
     /// this generation, whatever the policy.
     pub(crate) host_error: bool,

@@ -88,7 +88,9 @@ pub(crate) fn config(hosts: usize, routes: usize) -> CompiledConfig {
         .map(|h| VirtualHost {
             name: format!("team{h}.app"),
             domains: vec![format!("team{h}.example")],
-            routes: (0..routes).map(|r| route(h, r, position)).collect(),
+            routes: (0..routes)
+                .map(|r| Arc::new(route(h, r, position)))
+                .collect(),
             sources: Vec::new(),
         })
         .collect();
@@ -139,7 +141,7 @@ pub(crate) fn state(config: CompiledConfig) -> PolicyState {
 /// The same configuration with route `r` of host `h` answering differently.
 pub(crate) fn with_changed_route(config: &CompiledConfig, h: usize, r: usize) -> CompiledConfig {
     let mut hosts = config.virtual_hosts.clone();
-    hosts[h].routes[r].action = Action::DirectResponse {
+    Arc::make_mut(&mut hosts[h].routes[r]).action = Action::DirectResponse {
         status: 503,
         body: "changed".into(),
     };

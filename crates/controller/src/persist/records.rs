@@ -409,7 +409,7 @@ impl Writer<'_> {
                 .collect(),
             None => HashMap::new(),
         };
-        let unchanged = |routes: &[Route], chunk: &Chunk| {
+        let unchanged = |routes: &[Arc<Route>], chunk: &Chunk| {
             let Some((old_host, _, old_clusters)) = old else {
                 return false;
             };
@@ -483,12 +483,12 @@ impl Writer<'_> {
 /// A chunk of `host`'s routes with its clusters renumbered into the chunk's own list.
 fn routes_record(
     host: &VirtualHost,
-    routes: &[Route],
+    routes: &[Arc<Route>],
     served: &CompiledConfig,
 ) -> Result<RoutesRecord, String> {
     let mut keys = Vec::new();
     let mut local: HashMap<usize, usize> = HashMap::new();
-    let mut routes = routes.to_vec();
+    let mut routes: Vec<Route> = routes.iter().map(|r| Route::clone(r)).collect();
     for route in &mut routes {
         for id in cluster_ids_mut(route) {
             let cluster = served.clusters.get(id.0).ok_or_else(|| {

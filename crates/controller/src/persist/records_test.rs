@@ -101,7 +101,7 @@ fn a_route_added_in_the_middle_of_a_large_host_moves_no_other_boundary() {
     let first = first_split(&state(before.clone()));
     let mut hosts = before.virtual_hosts.clone();
     let mut added = hosts[0].routes[1_000].clone();
-    added.origin.push_str(" (added)");
+    Arc::make_mut(&mut added).origin.push_str(" (added)");
     hosts[0].routes.insert(1_000, added);
     let after = state(CompiledConfig::new(hosts, before.clusters.clone()));
     let next = next_split(&after, &first);
@@ -131,7 +131,7 @@ fn a_cluster_added_first_renumbers_every_id_but_rewrites_no_route_record() {
     let mut hosts = before.virtual_hosts.clone();
     for host in &mut hosts {
         for route in &mut host.routes {
-            for id in cluster_ids_mut(route) {
+            for id in cluster_ids_mut(Arc::make_mut(route)) {
                 id.0 += 1;
             }
         }
@@ -182,7 +182,7 @@ fn kept_resources_are_one_record_each_and_reused_while_unchanged() {
 fn a_record_over_the_part_size_is_cut_into_parts() {
     let mut config = config(1, 3);
     let mut hosts = config.virtual_hosts.clone();
-    hosts[0].routes[0].action = Action::DirectResponse {
+    Arc::make_mut(&mut hosts[0].routes[0]).action = Action::DirectResponse {
         status: 200,
         body: "x".repeat(PART_MAX * 2 + 10),
     };

@@ -18,6 +18,7 @@
 mod header_ops;
 mod matcher;
 mod retry;
+mod reuse;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -33,6 +34,7 @@ use lockgate_compiled::{
 pub(crate) use header_ops::HeaderOps;
 pub(crate) use matcher::{HeaderKey, MatcherPlan};
 pub(crate) use retry::RetryPolicy;
+use reuse::Earlier;
 
 use crate::outlier::EndpointHealth;
 use crate::registry::Registry;
@@ -52,9 +54,10 @@ pub(crate) struct Plan {
 }
 
 pub(crate) struct VirtualHostPlan {
-    /// Beside the compiled virtual host's routes, in match order.
-    pub(crate) routes: Box<[RoutePlan]>,
-    pub(crate) index: RouteIndex,
+    /// Beside the compiled virtual host's routes, in match order. Shared with the plans
+    /// before and after while the route itself is (see [`Plan::build_after`]).
+    pub(crate) routes: Box<[Arc<RoutePlan>]>,
+    pub(crate) index: Arc<RouteIndex>,
 }
 
 pub(crate) struct RoutePlan {
@@ -112,6 +115,23 @@ pub(crate) struct ClusterState {
 
 impl Plan {
     pub(crate) fn build(config: Arc<CompiledConfig>, registry: &Registry) -> Plan {
+        Plan::build_with(config, registry, None)
+    }
+
+    /// The plan of `config`, taking from `earlier` what still holds (see `reuse`).
+    pub(crate) fn build_after(
+        config: Arc<CompiledConfig>,
+        registry: &Registry,
+        earlier: &Plan,
+    ) -> Plan {
+        Plan::build_with(config, registry, Some(earlier))
+    }
+
+    fn build_with(
+        config: Arc<CompiledConfig>,
+        registry: &Registry,
+        earlier: Option<&Plan>,
+    ) -> Plan {
         let clusters = config
             .clusters
             .iter()
@@ -129,10 +149,11 @@ impl Plan {
             })
             .collect();
         let cluster_count = config.clusters.len();
+        let earlier = Earlier::of(earlier, cluster_count);
         let virtual_hosts = config
             .virtual_hosts
             .iter()
-            .map(|vh| VirtualHostPlan::build(vh, cluster_count))
+            .map(|vh| VirtualHostPlan::build_reusing(vh, cluster_count, &earlier))
             .collect();
         Plan {
             config,
@@ -158,13 +179,27 @@ impl Plan {
 impl VirtualHostPlan {
     /// The plan of one virtual host of a configuration with `cluster_count` clusters.
     pub(crate) fn build(vh: &VirtualHost, cluster_count: usize) -> VirtualHostPlan {
+        VirtualHostPlan::build_reusing(vh, cluster_count, &Earlier::default())
+    }
+
+    fn build_reusing(
+        vh: &VirtualHost,
+        cluster_count: usize,
+        earlier: &Earlier<'_>,
+    ) -> VirtualHostPlan {
         VirtualHostPlan {
             routes: vh
                 .routes
                 .iter()
-                .map(|r| RoutePlan::build(r, cluster_count))
+                .map(|r| {
+                    earlier
+                        .route_plan(&vh.name, r)
+                        .unwrap_or_else(|| Arc::new(RoutePlan::build(r, cluster_count)))
+                })
                 .collect(),
-            index: RouteIndex::build(&vh.routes),
+            index: earlier
+                .index(vh)
+                .unwrap_or_else(|| Arc::new(RouteIndex::build(&vh.routes))),
         }
     }
 }

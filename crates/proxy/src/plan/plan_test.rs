@@ -53,7 +53,7 @@ fn config(routes: Vec<Route>) -> Arc<CompiledConfig> {
         vec![VirtualHost {
             name: "team.vs".into(),
             domains: vec!["*".into()],
-            routes,
+            routes: routes.into_iter().map(Arc::new).collect(),
             sources: Vec::new(),
         }],
         vec![Cluster::new(key("a"), vec!["127.0.0.1:1".parse().unwrap()])],
@@ -201,4 +201,102 @@ fn cluster_state_and_counters_outlive_a_publish() {
     let a = only_route(&first).counters(&registry, vh, &vh.routes[0]) as *const Counters;
     let b = only_route(&second).counters(&registry, vh, &vh.routes[0]) as *const Counters;
     assert_eq!(a, b, "one continuous series per route name");
+}
+
+#[test]
+fn a_route_shared_with_the_last_configuration_keeps_its_plan() {
+    let registry = Registry::new();
+    let direct = |body: &str| Action::DirectResponse {
+        status: 200,
+        body: body.into(),
+    };
+    let kept = Arc::new(route(direct("kept"), RouteOptions::default()));
+    let changed = Arc::new(route(direct("v1"), RouteOptions::default()));
+    let host = |routes: Vec<Arc<Route>>, name: &str| VirtualHost {
+        name: name.into(),
+        domains: vec!["*".into()],
+        routes,
+        sources: Vec::new(),
+    };
+    let cluster = || Cluster::new(key("a"), vec!["127.0.0.1:1".parse().unwrap()]);
+    let with =
+        |routes, clusters| Arc::new(CompiledConfig::new(vec![host(routes, "team.vs")], clusters));
+    let first = Plan::build(
+        with(vec![kept.clone(), changed], vec![cluster()]),
+        &registry,
+    );
+    let edited = Arc::new(route(direct("v2"), RouteOptions::default()));
+    let second = Plan::build_after(
+        with(vec![kept.clone(), edited.clone()], vec![cluster()]),
+        &registry,
+        &first,
+    );
+    let plans = |p: &Plan| p.virtual_hosts[0].routes.clone();
+    assert!(Arc::ptr_eq(&plans(&first)[0], &plans(&second)[0]));
+    assert!(!Arc::ptr_eq(&plans(&first)[1], &plans(&second)[1]));
+    assert!(matches!(&plans(&second)[1].action, ActionPlan::Direct { body, .. } if body == "v2"));
+
+    // Another number of clusters may turn a cluster into a dangling one: planned afresh.
+    let third = Plan::build_after(with(vec![kept.clone(), edited], vec![]), &registry, &second);
+    assert!(!Arc::ptr_eq(&plans(&second)[0], &plans(&third)[0]));
+    // So is the same route under another virtual host, whose counters are its own.
+    let other = Arc::new(CompiledConfig::new(
+        vec![host(vec![kept], "other.vs")],
+        vec![],
+    ));
+    let fourth = Plan::build_after(other, &registry, &third);
+    assert!(!Arc::ptr_eq(&plans(&third)[0], &plans(&fourth)[0]));
+}
+
+#[test]
+fn the_route_index_is_kept_while_every_path_is_filed_alike() {
+    let registry = Registry::new();
+    let at = |path: &str, body: &str| {
+        let mut r = route(
+            Action::DirectResponse {
+                status: 200,
+                body: body.into(),
+            },
+            RouteOptions::default(),
+        );
+        r.matcher.path = PathMatch::Prefix {
+            value: path.into(),
+            case_sensitive: true,
+        };
+        Arc::new(r)
+    };
+    // Enough routes for a tree rather than a scan.
+    let many = |last: &str, body: &str| {
+        let mut routes: Vec<_> = (0..64).map(|i| at(&format!("/r{i}"), "x")).collect();
+        routes.push(at(last, body));
+        Arc::new(CompiledConfig::new(
+            vec![VirtualHost {
+                name: "team.vs".into(),
+                domains: vec!["*".into()],
+                routes,
+                sources: Vec::new(),
+            }],
+            Vec::new(),
+        ))
+    };
+    let first = Plan::build(many("/last", "v1"), &registry);
+    let index = |p: &Plan| Arc::clone(&p.virtual_hosts[0].index);
+    let body_changed = Plan::build_after(many("/last", "v2"), &registry, &first);
+    assert!(Arc::ptr_eq(&index(&first), &index(&body_changed)));
+    // Filed case-insensitively: another case of the same path files alike.
+    let case_changed = Plan::build_after(many("/LAST", "v2"), &registry, &body_changed);
+    assert!(Arc::ptr_eq(&index(&first), &index(&case_changed)));
+    let path_changed = Plan::build_after(many("/other", "v2"), &registry, &case_changed);
+    assert!(!Arc::ptr_eq(&index(&first), &index(&path_changed)));
+    let headers = http::HeaderMap::new();
+    let request = crate::route::RequestView {
+        method: &Method::GET,
+        path: "/other/x",
+        query: None,
+        authority: "any",
+        scheme: "http",
+        headers: &headers,
+    };
+    let (vh, plan) = path_changed.virtual_host("any").unwrap();
+    assert_eq!(crate::route::find(vh, plan, &request), Some(64));
 }

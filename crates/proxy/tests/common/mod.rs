@@ -251,7 +251,7 @@ pub fn vhost(name: &str, domains: &[&str], routes: Vec<Route>) -> VirtualHost {
     VirtualHost {
         name: name.into(),
         domains: domains.iter().map(|d| d.to_string()).collect(),
-        routes,
+        routes: routes.into_iter().map(Arc::new).collect(),
         sources: Vec::new(),
     }
 }

@@ -35,7 +35,8 @@ pub(crate) struct LeafCache {
 struct Leaf {
     table: Arc<api::RouteTable>,
     parent: Arc<Parent>,
-    drafts: Vec<DraftRoute>,
+    /// Shared with the translations that replayed them, so that a replay copies pointers.
+    drafts: Vec<Arc<DraftRoute>>,
     /// Every problem the walk raised, in order (all on the table itself).
     problems: Vec<Problem>,
     epoch: u64,
@@ -101,7 +102,7 @@ impl Walker<'_> {
         key: &ResourceKey,
         parent: &Arc<Parent>,
         chain: &mut Vec<ResourceKey>,
-        out: &mut Vec<DraftRoute>,
+        out: &mut Vec<Arc<DraftRoute>>,
     ) {
         let routes = &table.spec.routes;
         let prefix = parent.origin_prefix.as_str();

@@ -53,7 +53,7 @@ pub(crate) fn join(
                         .ok_or_else(|| format!("{what} names a cluster no record holds"))?;
                     *id = ClusterId(*global);
                 }
-                routes.push(route);
+                routes.push(Arc::new(route));
             }
             chunks.push(Chunk {
                 range: start..routes.len(),
