@@ -191,9 +191,10 @@ impl VirtualHostPlan {
             routes: vh
                 .routes
                 .iter()
-                .map(|r| {
+                .enumerate()
+                .map(|(i, r)| {
                     earlier
-                        .route_plan(&vh.name, r)
+                        .route_plan(&vh.name, i, r)
                         .unwrap_or_else(|| Arc::new(RoutePlan::build(r, cluster_count)))
                 })
                 .collect(),

@@ -2,7 +2,8 @@
 //!
 //! The translator shares every unchanged route between configurations (one `Arc` from one
 //! outcome to the next), so a publish that changed one route table finds almost every route of
-//! the last plan again, by address. A route's plan depends on the route, the number of
+//! the last plan again, at the same position of the same virtual host, by address (a table
+//! that gains or loses routes shifts the ones after it, which are then planned again). A route's plan depends on the route, the number of
 //! clusters (a cluster number past the end answers locally) and its virtual host's name (its
 //! counters), nothing else; so it is taken whole when those are the same. A virtual host's
 //! route index depends only on each route's path condition, in order: a change to actions,
@@ -19,12 +20,12 @@ use lockgate_compiled::{PathMatch, Route, VirtualHost};
 use super::{Plan, RoutePlan, VirtualHostPlan};
 use crate::route_index::RouteIndex;
 
-/// An earlier plan's route plans by virtual host and route address, and its virtual hosts by
-/// name; empty when nothing of it may be taken.
+/// An earlier plan's virtual hosts by name; empty when nothing of it may be taken.
 #[derive(Default)]
 pub(super) struct Earlier<'p> {
-    routes: HashMap<(&'p str, usize), &'p Arc<RoutePlan>>,
     hosts: HashMap<&'p str, (&'p VirtualHost, &'p VirtualHostPlan)>,
+    /// Whether route plans may be taken (the same number of clusters).
+    routes: bool,
 }
 
 impl<'p> Earlier<'p> {
@@ -34,27 +35,25 @@ impl<'p> Earlier<'p> {
             return Earlier::default();
         };
         let hosts = plan.config.virtual_hosts.iter().zip(&plan.virtual_hosts);
-        let routes = if plan.config.clusters.len() == cluster_count {
-            (hosts.clone())
-                .flat_map(|(vh, vh_plan)| {
-                    let routes = vh.routes.iter().zip(&vh_plan.routes);
-                    routes.map(|(route, p)| ((vh.name.as_str(), address(route)), p))
-                })
-                .collect()
-        } else {
-            HashMap::new()
-        };
         Earlier {
-            routes,
             hosts: hosts.map(|(vh, p)| (vh.name.as_str(), (vh, p))).collect(),
+            routes: plan.config.clusters.len() == cluster_count,
         }
     }
 
-    /// The earlier plan of `route`, under the virtual host `host`.
-    pub(super) fn route_plan(&self, host: &str, route: &Arc<Route>) -> Option<Arc<RoutePlan>> {
-        self.routes
-            .get(&(host, address(route)))
-            .map(|p| Arc::clone(p))
+    /// The earlier plan of `route`, the `position`th of the virtual host `host`.
+    pub(super) fn route_plan(
+        &self,
+        host: &str,
+        position: usize,
+        route: &Arc<Route>,
+    ) -> Option<Arc<RoutePlan>> {
+        if !self.routes {
+            return None;
+        }
+        let (old, plan) = self.hosts.get(host)?;
+        let same = (old.routes.get(position)).is_some_and(|r| Arc::ptr_eq(r, route));
+        same.then(|| Arc::clone(&plan.routes[position]))
     }
 
     /// The earlier index of `vh`, when its routes have the same path conditions in the same
@@ -67,10 +66,6 @@ impl<'p> Earlier<'p> {
             });
         same.then(|| Arc::clone(&plan.index))
     }
-}
-
-fn address(route: &Arc<Route>) -> usize {
-    Arc::as_ptr(route) as usize
 }
 
 /// Whether two paths are filed alike in a [`RouteIndex`]: by kind and lower-cased value (the
