@@ -124,6 +124,32 @@ pub struct Route {
     pub options: RouteOptions,
 }
 
+impl Route {
+    /// The clusters the route forwards to, in destination order.
+    pub fn cluster_ids(&self) -> impl Iterator<Item = ClusterId> + '_ {
+        let destinations = match &self.action {
+            Action::Forward(f) => f.destinations.as_slice(),
+            _ => &[],
+        };
+        destinations.iter().filter_map(|d| match d.target {
+            Target::Cluster(id) => Some(id),
+            Target::Invalid { .. } => None,
+        })
+    }
+
+    /// [`Route::cluster_ids`], to renumber.
+    pub fn cluster_ids_mut(&mut self) -> impl Iterator<Item = &mut ClusterId> + '_ {
+        let destinations = match &mut self.action {
+            Action::Forward(f) => f.destinations.as_mut_slice(),
+            _ => &mut [],
+        };
+        destinations.iter_mut().filter_map(|d| match &mut d.target {
+            Target::Cluster(id) => Some(id),
+            Target::Invalid { .. } => None,
+        })
+    }
+}
+
 /// All conditions must hold for the route to match.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Matcher {

@@ -401,36 +401,16 @@ fn assemble(
 
 /// The clusters a compiled virtual host forwards to.
 fn forwarded_clusters(v: &compiled::VirtualHost) -> impl Iterator<Item = ClusterId> + '_ {
-    v.routes
-        .iter()
-        .flat_map(|r| match &r.action {
-            compiled::Action::Forward(f) => f.destinations.as_slice(),
-            _ => &[],
-        })
-        .filter_map(|d| match d.target {
-            compiled::Target::Cluster(id) => Some(id),
-            compiled::Target::Invalid { .. } => None,
-        })
+    v.routes.iter().flat_map(|r| r.cluster_ids())
 }
 
 /// Renumbers the clusters `route` forwards to by `renumber`, copying the route only when a
 /// number changes (routes are shared with the configuration they were kept from).
 fn renumber_clusters(route: &mut Arc<compiled::Route>, renumber: impl Fn(ClusterId) -> ClusterId) {
-    let targets = |r: &compiled::Route| match &r.action {
-        compiled::Action::Forward(f) => f.destinations.iter().any(|d| match d.target {
-            compiled::Target::Cluster(id) => renumber(id) != id,
-            compiled::Target::Invalid { .. } => false,
-        }),
-        _ => false,
-    };
-    if !targets(route) {
+    if route.cluster_ids().all(|id| renumber(id) == id) {
         return;
     }
-    if let compiled::Action::Forward(f) = &mut Arc::make_mut(route).action {
-        for d in &mut f.destinations {
-            if let compiled::Target::Cluster(id) = &mut d.target {
-                *id = renumber(*id);
-            }
-        }
+    for id in Arc::make_mut(route).cluster_ids_mut() {
+        *id = renumber(*id);
     }
 }

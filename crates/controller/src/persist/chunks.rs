@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use lockgate_compiled::{Action, Cluster, ClusterId, Forward, Route, Target, WeightedTarget};
+use lockgate_compiled::{Action, Cluster, Forward, Route, Target, WeightedTarget};
 
 /// A chunk ends after an item whose boundary hash is 0 modulo this (so chunks hold about this
 /// many items) ...
@@ -78,15 +78,4 @@ pub(crate) fn same_route(
             }
             (x, y) => shared || x == y,
         }
-}
-
-pub(crate) fn cluster_ids_mut(route: &mut Route) -> impl Iterator<Item = &mut ClusterId> + '_ {
-    let destinations = match &mut route.action {
-        Action::Forward(f) => f.destinations.as_mut_slice(),
-        _ => &mut [],
-    };
-    destinations.iter_mut().filter_map(|d| match &mut d.target {
-        Target::Cluster(id) => Some(id),
-        Target::Invalid { .. } => None,
-    })
 }

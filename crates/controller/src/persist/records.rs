@@ -32,7 +32,7 @@ use lockgate_translate::PolicyState;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::chunks::{boundary_hash, chunk_ranges, cluster_ids_mut, same_route};
+use super::chunks::{boundary_hash, chunk_ranges, same_route};
 
 mod join;
 pub(crate) use join::join;
@@ -490,7 +490,7 @@ fn routes_record(
     let mut local: HashMap<usize, usize> = HashMap::new();
     let mut routes: Vec<Route> = routes.iter().map(|r| Route::clone(r)).collect();
     for route in &mut routes {
-        for id in cluster_ids_mut(route) {
+        for id in route.cluster_ids_mut() {
             let cluster = served.clusters.get(id.0).ok_or_else(|| {
                 format!(
                     "a route of {} forwards to cluster {}, which the configuration does not have",

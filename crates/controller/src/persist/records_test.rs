@@ -131,7 +131,7 @@ fn a_cluster_added_first_renumbers_every_id_but_rewrites_no_route_record() {
     let mut hosts = before.virtual_hosts.clone();
     for host in &mut hosts {
         for route in &mut host.routes {
-            for id in cluster_ids_mut(Arc::make_mut(route)) {
+            for id in Arc::make_mut(route).cluster_ids_mut() {
                 id.0 += 1;
             }
         }

@@ -8,7 +8,7 @@ use lockgate_api::{RouteTable, VirtualService};
 use lockgate_compiled::{Cluster, ClusterId, ClusterKey, CompiledConfig, VirtualHost};
 use lockgate_translate::PolicyState;
 
-use super::{Chunk, Index, Kind, Manifest, Parts, RoutesRecord, cluster_ids_mut, decode, read};
+use super::{Chunk, Index, Kind, Manifest, Parts, RoutesRecord, decode, read};
 
 /// Joins the records `manifest` names, directly or through host records (`parts`: name to
 /// bytes, already checked against their names), into the state they were split from, and the
@@ -45,7 +45,7 @@ pub(crate) fn join(
             let chunk: RoutesRecord = decode(&read(Kind::Routes, record)?, &what)?;
             let start = routes.len();
             for mut route in chunk.routes {
-                for id in cluster_ids_mut(&mut route) {
+                for id in route.cluster_ids_mut() {
                     let global = chunk
                         .clusters
                         .get(id.0)
